@@ -1,0 +1,46 @@
+# Two commands on a fresh machine:  make sim   (the whole office on this PC)
+#                                   make test  (every test, with lint)
+# Each creates or refreshes the local virtual environment .venv by itself.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+SIM_OUT ?= sim-out
+
+.PHONY: venv sim test lint format bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+# Opens the windows when a screen is available, else plays the scripted day headless.
+sim: venv
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ] && [ -z "$$CI" ]; then \
+		$(VENV)/bin/kiosk sim --out $(SIM_OUT); \
+	else \
+		$(VENV)/bin/kiosk sim --headless --demo --out $(SIM_OUT); \
+	fi
+
+lint: venv
+	$(VENV)/bin/ruff check kiosk printer display tests bench
+	$(VENV)/bin/ruff format --check kiosk printer display tests bench
+	$(VENV)/bin/mypy kiosk printer display
+
+format: venv
+	$(VENV)/bin/ruff format kiosk printer display tests bench
+	$(VENV)/bin/ruff check --fix kiosk printer display tests bench
+
+# pytest exits 5 when it collects no test; that is not a pass.
+test: lint
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: venv
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) $(SIM_OUT) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

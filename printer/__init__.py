@@ -1,0 +1,1 @@
+"""Ticket layout (Pillow raster) and ESC/POS output through python-escpos."""
