@@ -1,0 +1,40 @@
+"""Starting the consumers of a running kiosk (printer, display link, uplink, metrics).
+
+``kiosk run`` and ``kiosk sim`` call :func:`start_consumers`; each output part adds
+its consumer here. A consumer runs in its own thread, follows the event log from
+its durable cursor, and never blocks the UI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .config import Config
+from .consumer import Consumer
+from .queue import Queue
+
+
+@dataclass
+class Overrides:
+    """Per-run replacements for site-file values (the simulator and tests use them)."""
+
+    printer_uri: str | None = None
+    display_port: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def start_consumers(
+    cfg: Config, queue: Queue, overrides: Overrides | None = None
+) -> list[Consumer]:
+    """Create and start every configured consumer; returns them for ``stop()``."""
+    overrides = overrides or Overrides()
+    consumers: list[Consumer] = []
+    for c in consumers:
+        c.start()
+    return consumers
+
+
+def stop_consumers(consumers: list[Consumer]) -> None:
+    for c in consumers:
+        c.stop()
