@@ -99,4 +99,6 @@ class Consumer:
                 self._stop.wait(delay)
                 delay = min(delay * 2, self.max_backoff)
                 continue
-            self.store.wait_for_events(self.store.cursor(self.name), self.idle_wait)
+            self.store.wait_for_events(
+                self.store.cursor(self.name), self.idle_wait, stop=self._stop
+            )

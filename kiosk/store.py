@@ -455,17 +455,24 @@ class Store:
         with self._lock:
             return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
 
-    def wait_for_events(self, after_seq: int, timeout: float, poll: float = 0.2) -> bool:
+    def wait_for_events(
+        self,
+        after_seq: int,
+        timeout: float,
+        poll: float = 0.2,
+        stop: threading.Event | None = None,
+    ) -> bool:
         """Block until an event newer than ``after_seq`` exists, or ``timeout`` passes.
 
         Commits in this process wake the waiter at once (a condition variable);
         commits by other processes are noticed within ``poll`` seconds through
-        ``PRAGMA data_version``, which costs a few microseconds.
+        ``PRAGMA data_version``, which costs a few microseconds. Setting ``stop``
+        (and calling :meth:`notify`) ends the wait early.
         """
         deadline = time.monotonic() + timeout
         version = -1
         while True:
-            if self._closed:
+            if self._closed or (stop is not None and stop.is_set()):
                 return False
             v = self.data_version()
             if v != version:
