@@ -164,6 +164,18 @@ def cmd_close_day(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_prune(args: argparse.Namespace) -> int:
+    q = open_queue(args)
+    tickets, events = q.prune(tuple(args.protect))
+    emit(
+        args,
+        {"tickets": tickets, "events": events},
+        f"removed {tickets} old ticket(s) and {events} old event(s) "
+        f"(keeping {q.cfg.storage.retention_days} days and every unsent event)",
+    )
+    return EXIT_OK
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     q = open_queue(args)
     s = q.status()
@@ -263,6 +275,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("counter", help="counter number")
     sp.add_argument("score", type=int, choices=(1, 2, 3))
     add("close-day", cmd_close_day, "expire every ticket still waiting today")
+    sp = add("prune", cmd_prune, "forget tickets and events older than [storage] retention_days")
+    sp.add_argument(
+        "--protect",
+        action="append",
+        default=[],
+        metavar="CURSOR",
+        help="a consumer cursor whose unsent events must be kept even if it never ran (e.g. uplink)",
+    )
     add("status", cmd_status, "show counters and waiting queues")
     sp = add("events", cmd_events, "print the event log")
     sp.add_argument(

@@ -406,6 +406,12 @@ class Queue:
                 tx.set_counter_state(c.id, current_ticket=None)
             return expired
 
+    def prune(self, protect: tuple[str, ...] = ()) -> tuple[int, int]:
+        """Apply ``[storage] retention_days``: forget old finished tickets and sent events."""
+        keep = self.cfg.storage.retention_days
+        today = datetime.fromisoformat(self.today()).date()
+        return self.store.prune((today - timedelta(days=keep)).isoformat(), protect)
+
     def tick(self) -> None:
         """Housekeeping for a running kiosk: close the day once closing time has passed."""
         now = self.clock()

@@ -509,3 +509,27 @@ class Store:
     def cursors(self) -> dict[str, int]:
         with self._lock:
             return dict(self.conn.execute("SELECT name, seq FROM cursors").fetchall())
+
+    # -- retention
+    def prune(self, before_day: str, protect: Sequence[str] = ()) -> tuple[int, int]:
+        """Delete finished tickets and events of days before ``before_day``.
+
+        Events after the lowest consumer cursor are never deleted (the uplink's
+        unsent events among them); ``protect`` names cursors that count even if
+        they were never written (then nothing is deleted until they are).
+        Returns (tickets, events) deleted.
+        """
+        cursors = self.cursors()
+        floor = min([cursors.get(name, 0) for name in protect] + list(cursors.values()) or [0])
+        if protect and any(name not in cursors for name in protect):
+            floor = 0
+        with self.transaction() as tx:
+            t = tx.c.execute(
+                "DELETE FROM tickets WHERE day < ? AND status IN ('served', 'no_show', 'expired')",
+                (before_day,),
+            ).rowcount
+            e = tx.c.execute(
+                "DELETE FROM events WHERE day < ? AND seq <= ?", (before_day, floor)
+            ).rowcount
+            tx.c.execute("DELETE FROM sequences WHERE day < ?", (before_day,))
+        return t, e

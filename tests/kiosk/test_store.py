@@ -171,3 +171,22 @@ def test_busy_store_waits_for_lock_instead_of_failing(tmp_path: Path) -> None:
         tx.set_meta("k", "v")
     timer.join()
     a.close()
+
+
+def test_prune_keeps_recent_days_and_events_not_yet_consumed(queue: Queue, cfg, clock) -> None:
+    queue.issue("hotich")
+    queue.call_next(1)
+    queue.finish(1)
+    old_seq = queue.store.last_seq()
+    clock.advance(500 * 86400)
+    queue.issue("hotich")  # rolls the day over
+    store = queue.store
+    store.set_cursor("printer", store.last_seq())
+    store.set_cursor("uplink", 2)  # the uplink has sent only two events
+    tickets, events = queue.prune()
+    assert tickets == 1 and events == 2  # only what every consumer has seen
+    assert [e.seq for e in store.events_since(0)][0] == 3
+    store.set_cursor("uplink", old_seq)
+    assert queue.prune(("display",)) == (0, 0)  # a protected cursor that never ran keeps everything
+    assert queue.prune()[1] == old_seq - 2
+    assert queue.issue("hotich").ticket.code == "A002"  # today's numbering untouched
