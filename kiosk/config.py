@@ -131,6 +131,50 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "i2c": _f("bool", False, "I2C bus enabled (pins 2, 3 reserved)"),
         "spi": _f("bool", False, "SPI bus enabled (pins 7-11 reserved)"),
         "uart": _f("bool", False, "UART enabled (pins 14, 15 reserved)"),
+        # -- kiosk inputs and lights (kiosk/gpio.py)
+        "ready_led_pin": _f(
+            "pin", 0, "GPIO pin of the ticket-ready light (lit while tickets can be taken)"
+        ),
+        "buzzer_pin": _f("pin", 0, "GPIO pin of a buzzer that beeps on each accepted press"),
+    },
+    # -- touchscreen (kiosk/ui/)
+    "ui": {
+        "width": _f("int", 0, "Window width in pixels; 0 = the whole screen", min=0, max=7680),
+        "height": _f("int", 0, "Window height in pixels; 0 = the whole screen", min=0, max=4320),
+        "fullscreen": _f("bool", True, "Fill the screen (false: a window, for desktops)"),
+        "show_cursor": _f("bool", False, "Show the mouse pointer (touchscreens hide it)"),
+        "priority_button": _f("bool", True, "Show the priority-ticket path on the home screen"),
+        "result_seconds": _f(
+            "float", 6.0, "Seconds the number stays on screen after issuing", min=1, max=60
+        ),
+        "print_wait_seconds": _f(
+            "float", 3.0, "Longest wait for the printer before showing the number", min=0, max=30
+        ),
+        "idle_poll_ms": _f(
+            "int", 40, "Touch polling interval when idle (feedback needs <= 100 ms)", min=5, max=90
+        ),
+        "active_poll_ms": _f(
+            "int", 10, "Touch polling interval while someone is using the screen", min=1, max=50
+        ),
+    },
+    # -- keyboard / USB keypad (kiosk/keys.py); service keys are [[services]] key
+    "keys": {
+        "enabled": _f("bool", True, "Read a keyboard or USB keypad as another input"),
+        "staff": _f("bool", False, "Counter keys (next, recall, ...) on the kiosk keyboard"),
+        "priority": _f(
+            "str", "p", "Key: next service key issues a priority ticket", pattern=r"^.{0,1}$"
+        ),
+        "language": _f("str", "l", "Key: switch Tiếng Việt / English", pattern=r"^.{0,1}$"),
+        "help": _f("str", "h", "Key: show or hide the key help", pattern=r"^.{0,1}$"),
+        "next": _f("str", "n", "Staff key: call next at the selected counter", pattern=r"^.{0,1}$"),
+        "recall": _f("str", "r", "Staff key: recall at the selected counter", pattern=r"^.{0,1}$"),
+        "skip": _f("str", "s", "Staff key: no-show at the selected counter", pattern=r"^.{0,1}$"),
+        "transfer": _f(
+            "str", "t", "Staff key: transfer at the selected counter", pattern=r"^.{0,1}$"
+        ),
+        "rate": _f(
+            "list[str]", ["z", "x", "c"], "Staff keys: Rất hài lòng, Hài lòng, Chưa hài lòng"
+        ),
     },
 }
 
@@ -631,6 +675,7 @@ def _cross_checks(
             )
 
     _pin_checks(sections, services, counters, where, problems)
+    _key_checks(sections, services, where, problems)
 
 
 def _pin_checks(
@@ -680,3 +725,40 @@ def extra_pin_uses(sections: dict[str, Section]) -> list[tuple[int, str]]:
 
 #: Pin-valued keys in plain sections, checked for reuse with the others.
 PIN_KEYS: dict[str, tuple[str, ...]] = {}
+PIN_KEYS["gpio"] = ("ready_led_pin", "buzzer_pin")
+
+
+def _key_checks(
+    sections: dict[str, Section],
+    services: list[Service],
+    where: Callable[[str], str],
+    problems: list[str],
+) -> None:
+    """Keyboard keys (kiosk/keys.py): one meaning per key."""
+    keys = sections.get("keys", Section())
+    used: dict[str, str] = {
+        s.key.lower(): f"services[{i}].key" for i, s in enumerate(services) if s.key
+    }
+    named = [(k, keys.get(k)) for k in ("priority", "language", "help")]
+    if keys.get("staff"):
+        named += [(k, keys.get(k)) for k in ("next", "recall", "skip", "transfer")]
+        rate = keys.get("rate")
+        if isinstance(rate, list):
+            if len(rate) != 3:
+                problems.append(
+                    f"{where('keys.rate')}keys.rate: expected 3 keys (Rất hài lòng, Hài lòng, Chưa hài lòng), found {len(rate)}"
+                )
+            named += [(f"rate[{i}]", k) for i, k in enumerate(rate)]
+    for name, k in named:
+        if not isinstance(k, str) or not k:
+            continue
+        if len(k) != 1:
+            problems.append(
+                f'{where("keys." + name.split("[")[0])}keys.{name}: "{k}" is not a single key'
+            )
+            continue
+        if k.lower() in used:
+            problems.append(
+                f'{where("keys." + name.split("[")[0])}keys.{name}: "{k}" is also {used[k.lower()]}; every key needs one meaning'
+            )
+        used.setdefault(k.lower(), f"keys.{name}")
