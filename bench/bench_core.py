@@ -88,26 +88,32 @@ def _flush(con: sqlite3.Connection, t_rows: list, e_rows: list) -> None:  # type
     e_rows.clear()
 
 
-def _measure(path: Path, ops: int) -> tuple[list[float], list[float]]:
+def _measure(paths: list[Path], ops: int) -> list[tuple[list[float], list[float]]]:
+    """Issue and call on every store in turn, so machine noise hits them alike."""
     cfg = load(ROOT / "config" / "example.toml")
     rng = random.Random(1)
-    with Store(path) as store:
-        base = time.time()
-        t0 = time.monotonic()
-        q = Queue(cfg, store, clock=lambda: base + (time.monotonic() - t0))
+    stores = [Store(p) for p in paths]
+    base = time.time()
+    t0 = time.monotonic()
+    queues = [Queue(cfg, s, clock=lambda: base + (time.monotonic() - t0)) for s in stores]
+    for q in queues:
         q.issue("hotich")  # open the business day outside the measurement
-        services = [s.id for s in cfg.services]
-        counters = [c.id for c in cfg.counters]
-        issue, call = [], []
-        for i in range(ops):
+    services = [s.id for s in cfg.services]
+    counters = [c.id for c in cfg.counters]
+    out: list[tuple[list[float], list[float]]] = [([], []) for _ in queues]
+    for i in range(ops):
+        service, counter = rng.choice(services), rng.choice(counters)
+        for q, (issue, call) in zip(queues, out, strict=True):
             t = time.perf_counter()
-            q.issue(rng.choice(services))
+            q.issue(service)
             issue.append(time.perf_counter() - t)
             if i % 2:
                 t = time.perf_counter()
-                q.call_next(rng.choice(counters))
+                q.call_next(counter)
                 call.append(time.perf_counter() - t)
-    return issue, call
+    for s in stores:
+        s.close()
+    return out
 
 
 def run(quick: bool = False) -> list[Row]:
@@ -127,10 +133,7 @@ def run(quick: bool = False) -> list[Row]:
         empty = Path(d) / "empty.db"
         full = Path(d) / "full.db"
         shutil.copy(cached, full)
-        results = {}
-        for name, path in (("empty", empty), (f"{history:,} past", full)):
-            results[name] = _measure(path, ops)
-    (ei, ec), (fi, fc) = results.values()
+        (ei, ec), (fi, fc) = _measure([empty, full], ops)
     hist = f"{history:,} past"
     for label, samples in (("issue", (ei, fi)), ("call next", (ec, fc))):
         for store_name, s in zip(("empty", hist), samples, strict=True):
