@@ -403,21 +403,51 @@ class Store:
     # -- transactions
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
-        """One atomic write: tables and events together, fsynced on commit."""
+        """One atomic write: tables and events together, fsynced on commit.
+
+        A failure inside or at commit rolls everything back; database errors a
+        technician can act on (disk full, database busy, read-only) become
+        :class:`StoreError` with advice.
+        """
         with self._lock:
             if self._closed:
                 raise StoreError("the store is closed")
-            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as e:
+                raise self._explain(e) from None
             tx = Tx(self.conn)
             try:
                 yield tx
-            except BaseException:
-                self.conn.execute("ROLLBACK")
+                self.conn.execute("COMMIT")
+            except BaseException as e:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                if isinstance(e, sqlite3.OperationalError):
+                    raise self._explain(e) from None
                 raise
-            self.conn.execute("COMMIT")
         if tx.appended:
             with self._cond:
                 self._cond.notify_all()
+
+    def _explain(self, e: sqlite3.Error) -> StoreError:
+        msg = str(e)
+        if "full" in msg:
+            return StoreError(
+                f"the disk holding the queue database {self.path} is full; nothing was changed. "
+                "Free space (old logs, backups) and try again; `kiosk doctor` shows the disk"
+            )
+        if "locked" in msg or "busy" in msg:
+            return StoreError(
+                f"the queue database {self.path} is busy (another program holds it); nothing was changed. "
+                "Try again; if it persists, restart the kiosk service"
+            )
+        if "readonly" in msg or "read-only" in msg:
+            return StoreError(
+                f"the queue database {self.path} is read-only; nothing was changed. "
+                "Check that the data partition is mounted writable and owned by the kiosk user"
+            )
+        return StoreError(f"the queue database {self.path} failed: {msg}; nothing was changed")
 
     @contextmanager
     def read(self) -> Iterator[Tx]:

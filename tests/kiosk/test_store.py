@@ -190,3 +190,30 @@ def test_prune_keeps_recent_days_and_events_not_yet_consumed(queue: Queue, cfg, 
     assert queue.prune(("display",)) == (0, 0)  # a protected cursor that never ran keeps everything
     assert queue.prune()[1] == old_seq - 2
     assert queue.issue("hotich").ticket.code == "A002"  # today's numbering untouched
+
+
+def test_full_disk_is_explained_and_leaves_store_usable(queue: Queue) -> None:
+    queue.issue("hotich")
+    pages = queue.store.conn.execute("PRAGMA page_count").fetchone()[0]
+    queue.store.conn.execute(f"PRAGMA max_page_count = {pages}")  # SQLite's own "disk full" seam
+    with pytest.raises(StoreError, match="is full; nothing was changed"):
+        for _ in range(200):
+            queue.issue("hotich")
+    queue.store.conn.execute("PRAGMA max_page_count = 1073741823")
+    queue.issue("hotich")  # works again once there is space
+    with queue.store.read() as tx:
+        numbers = [t.number for t in tx.tickets_of_day(queue.today())]
+    assert numbers == list(range(1, len(numbers) + 1))  # no gap from the failed attempt
+
+
+def test_locked_database_is_explained(tmp_path: Path) -> None:
+    a = Store(tmp_path / "q.db", busy_timeout_ms=100)
+    other = sqlite3.connect(tmp_path / "q.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(StoreError, match="busy"):
+        with a.transaction() as tx:
+            tx.set_meta("k", "v")
+    other.execute("ROLLBACK")
+    with a.transaction() as tx:
+        tx.set_meta("k", "v")
+    a.close()
