@@ -124,6 +124,30 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "port": _f("str", "/dev/hall-display", "Serial port of the hall display link"),
         "baud": _f("int", 115200, "Baud rate of the display link", min=1200, max=4000000),
         "address": _f("int", 0, "Address of the hall display", min=0, max=254),
+        "enabled": _f("bool", True, "Feed the hall display over the serial link"),
+        "notice": _f("str", "", "Notice line scrolling at the bottom of the hall display"),
+        "call_max_age": _f(
+            "int",
+            120,
+            "Calls older than this (seconds) are shown but not announced",
+            min=5,
+            max=3600,
+        ),
+    },
+    "announcer": {
+        "enabled": _f("bool", True, "Speak calls aloud on the hall display"),
+        "numbers": _f(
+            "enum",
+            "number",
+            "Read numbers as a whole number or digit by digit",
+            choices=("number", "digits"),
+        ),
+        "chime": _f("bool", True, "Play a chime before each call"),
+        "voice_dir": _f(
+            "path",
+            "/etc/hall-display/voice",
+            "Folder of recorded WAV clips that replace the built-in voice",
+        ),
     },
     "gpio": {
         "enabled": _f("bool", False, "Read GPIO buttons"),
