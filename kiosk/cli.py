@@ -348,6 +348,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 #: Modules that add commands: each has ``register(subparsers)`` and uses :func:`common`.
 EXTENSIONS: list[str] = []
+EXTENSIONS.append("kiosk.ui.run")  # kiosk run (touchscreen)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,487 @@
+"""Drawing the kiosk screens with pygame: large text, large targets, no hover.
+
+Rendered text is cached (a kiosk shows the same few dozen strings all day), so a
+full redraw costs a few milliseconds and happens only when something changed.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime
+from functools import lru_cache
+
+import pygame
+from pygame import Rect
+
+from ..keys import KeyMap
+from .fonts import font
+from .screens import Layout, Model
+from .text import days_text, t
+
+Color = tuple[int, int, int]
+BG: Color = (244, 241, 234)
+HEADER: Color = (140, 22, 22)
+GOLD: Color = (255, 214, 90)
+WHITE: Color = (255, 255, 255)
+INK: Color = (25, 28, 36)
+MUTED: Color = (80, 86, 98)
+SERVICE: Color = (22, 74, 140)
+SERVICE_EN: Color = (196, 220, 250)
+PRIORITY: Color = (176, 72, 8)
+PRIORITY_EN: Color = (255, 226, 196)
+WARN_BG: Color = (255, 205, 60)
+ALERT: Color = (170, 20, 20)
+
+
+@lru_cache(maxsize=512)
+def _text(s: str, size: int, bold: bool, color: Color) -> pygame.Surface:
+    return font(size, bold).render(s, True, color)
+
+
+def fit(
+    text: str, max_w: int, max_h: int, size: int, bold: bool = False, lines: int = 2
+) -> tuple[int, list[str]]:
+    """The largest font size ≤ ``size`` at which ``text`` wraps into ``lines`` lines
+    within ``max_w`` × ``max_h``; returns (size, wrapped lines)."""
+    text = unicodedata.normalize("NFC", text)
+    words = text.split()
+    s = size
+    while s > 8:
+        f = font(s, bold)
+        out: list[str] = []
+        cur = ""
+        for word in words:
+            trial = f"{cur} {word}".strip()
+            if f.size(trial)[0] <= max_w or not cur:
+                cur = trial
+            else:
+                out.append(cur)
+                cur = word
+        if cur:
+            out.append(cur)
+        if len(out) == 2 and lines >= 2:
+            # Balance two lines ("Tra cứu hồ / sơ" reads badly): the split with the
+            # narrowest longer line.
+            best = min(
+                range(1, len(words)),
+                key=lambda i: max(f.size(" ".join(words[:i]))[0], f.size(" ".join(words[i:]))[0]),
+            )
+            out = [" ".join(words[:best]), " ".join(words[best:])]
+        if (
+            len(out) <= lines
+            and all(f.size(x)[0] <= max_w for x in out)
+            and len(out) * f.get_linesize() <= max_h
+        ):
+            return s, out
+        s = int(s * 0.92)
+    return 8, [text]
+
+
+def draw_text(
+    surf: pygame.Surface,
+    text: str,
+    rect: Rect,
+    size: int,
+    color: Color,
+    bold: bool = False,
+    lines: int = 2,
+    align: str = "center",
+) -> Rect:
+    """Fit and draw ``text`` centred vertically in ``rect``; returns the drawn area."""
+    s, wrapped = fit(text, rect.w, rect.h, size, bold, lines)
+    lh = font(s, bold).get_linesize()
+    y = rect.y + (rect.h - lh * len(wrapped)) // 2
+    drawn = Rect(rect.x, y, 0, 0)
+    for line in wrapped:
+        img = _text(line, s, bold, color)
+        x = rect.x + (rect.w - img.get_width()) // 2 if align == "center" else rect.x
+        surf.blit(img, (x, y))
+        drawn.union_ip(Rect(x, y, img.get_width(), lh))
+        y += lh
+    return drawn
+
+
+class Renderer:
+    """Draws a :class:`Model` onto a surface."""
+
+    def __init__(self, keymap: KeyMap | None = None):
+        self.keymap = keymap
+
+    def draw(self, surf: pygame.Surface, m: Model, local: datetime) -> None:
+        L = m.layout
+        surf.fill(BG)
+        self._header(surf, m, L, local)
+        getattr(self, f"_{m.screen}", self._home)(surf, m, L, local)
+        if m.help and self.keymap is not None:
+            self._help(surf, m, L)
+
+    # ------------------------------------------------------------------ parts
+    def _header(self, surf: pygame.Surface, m: Model, L: Layout, local: datetime) -> None:
+        pygame.draw.rect(surf, HEADER, L.header)
+        hh = L.header.h
+        clock_w = round(L.w * 0.12)
+        name = m.cfg.site.name if m.lang == "vi" or not m.cfg.site.name_en else m.cfg.site.name_en
+        right = L.language.left if m.screen in ("home", "priority") else L.w - L.margin
+        draw_text(
+            surf,
+            local.strftime("%H:%M"),
+            Rect(right - clock_w - L.margin, 0, clock_w, hh),
+            round(hh * 0.5),
+            WHITE,
+            True,
+            1,
+        )
+        draw_text(
+            surf,
+            name,
+            Rect(L.margin, 4, right - clock_w - 3 * L.margin, hh - 8),
+            round(hh * 0.42),
+            GOLD,
+            True,
+            2,
+            "left",
+        )
+        if m.screen in ("home", "priority"):
+            pygame.draw.rect(surf, WHITE, L.language, 2, border_radius=10)
+            draw_text(
+                surf,
+                t("language", m.lang),
+                L.language.inflate(-12, -8),
+                round(hh * 0.36),
+                WHITE,
+                True,
+                1,
+            )
+
+    def _services(self, surf: pygame.Surface, m: Model, L: Layout, priority: bool) -> None:
+        cells = L.cells(len(m.cfg.services))
+        bg, en = (PRIORITY, PRIORITY_EN) if priority else (SERVICE, SERVICE_EN)
+        for r, s in zip(cells, m.cfg.services, strict=True):
+            pygame.draw.rect(surf, bg, r, border_radius=14)
+            pad = max(8, r.h // 10)
+            inner = r.inflate(-2 * pad, -pad)
+            # Prefix letter on the left, as printed on the ticket and called aloud.
+            tag_w = 0
+            if s.prefix and r.w > 3 * r.h // 2:
+                tag_w = min(r.h, inner.w // 6)
+                draw_text(
+                    surf,
+                    s.prefix,
+                    Rect(inner.x, inner.y, tag_w, inner.h),
+                    round(r.h * 0.5),
+                    GOLD,
+                    True,
+                    1,
+                )
+                tag_w += pad // 2
+            text_area = Rect(inner.x + tag_w, inner.y, inner.w - tag_w, inner.h)
+            vi_h = round(text_area.h * 0.68)
+            main, sub = (s.name, s.name_en) if m.lang == "vi" else (s.name_en, s.name)
+            draw_text(
+                surf,
+                main,
+                Rect(text_area.x, text_area.y, text_area.w, vi_h),
+                round(r.h * 0.3),
+                WHITE,
+                True,
+                2,
+            )
+            draw_text(
+                surf,
+                sub,
+                Rect(text_area.x, text_area.y + vi_h, text_area.w, text_area.h - vi_h),
+                round(r.h * 0.16),
+                en,
+                False,
+                1,
+            )
+
+    def _hint_or_banner(self, surf: pygame.Surface, m: Model, L: Layout, key: str) -> None:
+        if m.trouble:
+            pygame.draw.rect(surf, WARN_BG, L.hint, border_radius=8)
+            text = t("banner_trouble", m.lang, problem=t(m.problem_key(), m.lang))
+            draw_text(surf, text, L.hint.inflate(-16, -4), round(L.hint.h * 0.5), INK, True, 2)
+        else:
+            draw_text(surf, t(key, m.lang), L.hint, round(L.hint.h * 0.55), INK, True, 1)
+
+    # ------------------------------------------------------------------ screens
+    def _home(self, surf: pygame.Surface, m: Model, L: Layout, local: datetime) -> None:
+        self._hint_or_banner(surf, m, L, "take_ticket")
+        self._services(surf, m, L, False)
+        if m.cfg.ui.priority_button and m.cfg.queue.priority_enabled:
+            pygame.draw.rect(surf, PRIORITY, L.footer, border_radius=14)
+            draw_text(
+                surf,
+                t("priority_button", m.lang),
+                L.footer.inflate(-24, -10),
+                round(L.footer.h * 0.32),
+                WHITE,
+                True,
+                2,
+            )
+
+    def _priority(self, surf: pygame.Surface, m: Model, L: Layout, local: datetime) -> None:
+        self._hint_or_banner(surf, m, L, "priority_hint")
+        self._services(surf, m, L, True)
+        pygame.draw.rect(surf, INK, L.footer, border_radius=14)
+        half = L.footer.h // 2
+        draw_text(
+            surf,
+            t("back", m.lang),
+            Rect(L.footer.x, L.footer.y, L.footer.w, half + 6),
+            round(L.footer.h * 0.36),
+            WHITE,
+            True,
+            1,
+        )
+        draw_text(
+            surf,
+            t("priority_groups", m.lang),
+            Rect(L.footer.x + 16, L.footer.y + half, L.footer.w - 32, half - 4),
+            round(L.footer.h * 0.2),
+            PRIORITY_EN,
+            False,
+            1,
+        )
+
+    def _body(self, L: Layout) -> Rect:
+        return Rect(
+            L.margin,
+            L.header.bottom + L.margin,
+            L.w - 2 * L.margin,
+            L.h - L.header.bottom - 2 * L.margin,
+        )
+
+    def _printing(self, surf: pygame.Surface, m: Model, L: Layout, local: datetime) -> None:
+        b = self._body(L)
+        draw_text(
+            surf,
+            t("printing", m.lang),
+            Rect(b.x, b.y + b.h // 4, b.w, b.h // 4),
+            round(b.h * 0.14),
+            SERVICE,
+            True,
+            1,
+        )
+        p = m.pending
+        if p is not None:
+            s = m.cfg.service(p.service)
+            name = s.name if m.lang == "vi" else s.name_en
+            if p.priority:
+                name = f"{name} · {t('priority_mark', m.lang)}"
+            draw_text(
+                surf,
+                name,
+                Rect(b.x, b.y + b.h // 2, b.w, b.h // 6),
+                round(b.h * 0.07),
+                MUTED,
+                False,
+                2,
+            )
+
+    def _result(self, surf: pygame.Surface, m: Model, L: Layout, local: datetime) -> None:
+        b = self._body(L)
+        p = m.pending
+        if p is None:
+            return
+        s = m.cfg.service(p.service)
+        y = b.y
+        draw_text(
+            surf,
+            t("your_number", m.lang),
+            Rect(b.x, y, b.w, round(b.h * 0.09)),
+            round(b.h * 0.07),
+            MUTED,
+            True,
+            1,
+        )
+        y += round(b.h * 0.09)
+        num_h = round(b.h * 0.36)
+        draw_text(
+            surf,
+            p.code,
+            Rect(b.x, y, b.w, num_h),
+            round(num_h * 1.05),
+            PRIORITY if p.priority else SERVICE,
+            True,
+            1,
+        )
+        y += num_h
+        name = s.name if m.lang == "vi" else s.name_en
+        if p.priority:
+            name = f"{name} · {t('priority_mark', m.lang)}"
+        draw_text(surf, name, Rect(b.x, y, b.w, round(b.h * 0.1)), round(b.h * 0.07), INK, True, 1)
+        y += round(b.h * 0.1)
+        line_h = round(b.h * 0.08)
+        draw_text(
+            surf,
+            t("ahead", m.lang, n=p.ahead or 0),
+            Rect(b.x, y, b.w, line_h),
+            round(line_h * 0.75),
+            INK,
+            False,
+            1,
+        )
+        y += line_h
+        if p.wait_minutes is None:
+            wait = t("wait_unknown", m.lang)
+        elif p.wait_minutes == 0:
+            wait = t("wait_none", m.lang)
+        else:
+            wait = t("wait", m.lang, m=p.wait_minutes)
+        draw_text(surf, wait, Rect(b.x, y, b.w, line_h), round(line_h * 0.75), INK, False, 1)
+        y += line_h + L.margin
+        note = Rect(b.x, y, b.w, b.bottom - y - round(b.h * 0.07))
+        if p.printed is False or (p.printed is None and m.trouble):
+            pygame.draw.rect(surf, WARN_BG, note, border_radius=10)
+            draw_text(
+                surf,
+                t("remember", m.lang),
+                note.inflate(-20, -6),
+                round(note.h * 0.34),
+                ALERT,
+                True,
+                2,
+            )
+        else:
+            draw_text(
+                surf, t("take_ticket_paper", m.lang), note, round(note.h * 0.34), SERVICE, True, 2
+            )
+        draw_text(
+            surf,
+            t("touch_to_finish", m.lang),
+            Rect(b.x, b.bottom - round(b.h * 0.07), b.w, round(b.h * 0.07)),
+            round(b.h * 0.045),
+            MUTED,
+            False,
+            1,
+        )
+
+    def _refused(self, surf: pygame.Surface, m: Model, L: Layout, local: datetime) -> None:
+        b = self._body(L)
+        draw_text(
+            surf,
+            t("refused", m.lang),
+            Rect(b.x, b.y + b.h // 6, b.w, b.h // 5),
+            round(b.h * 0.11),
+            ALERT,
+            True,
+            1,
+        )
+        err = m.pending.error if m.pending is not None else ""
+        if err:
+            draw_text(
+                surf,
+                err,
+                Rect(b.x, b.y + b.h * 2 // 5, b.w, b.h // 5),
+                round(b.h * 0.05),
+                INK,
+                False,
+                3,
+            )
+        draw_text(
+            surf,
+            t("refused_help", m.lang),
+            Rect(b.x, b.y + b.h * 3 // 5, b.w, b.h // 6),
+            round(b.h * 0.07),
+            INK,
+            True,
+            2,
+        )
+
+    def _closed(self, surf: pygame.Surface, m: Model, L: Layout, local: datetime) -> None:
+        b = self._body(L)
+        h = b.h // 6
+        draw_text(
+            surf,
+            t("closed_title", m.lang),
+            Rect(b.x, b.y + h // 2, b.w, h),
+            round(h * 0.8),
+            HEADER,
+            True,
+            1,
+        )
+        hours = t("closed_hours", m.lang, open=m.cfg.hours.open, close=m.cfg.hours.close)
+        draw_text(surf, hours, Rect(b.x, b.y + 2 * h, b.w, h), round(h * 0.6), INK, True, 1)
+        days = t("closed_days", m.lang, days=days_text(list(m.cfg.hours.days), m.lang))
+        draw_text(surf, days, Rect(b.x, b.y + 3 * h, b.w, h), round(h * 0.45), INK, False, 1)
+        draw_text(
+            surf,
+            t("closed_come_back", m.lang),
+            Rect(b.x, b.y + 4 * h + h // 3, b.w, h),
+            round(h * 0.4),
+            MUTED,
+            False,
+            2,
+        )
+
+    def _paused(self, surf: pygame.Surface, m: Model, L: Layout, local: datetime) -> None:
+        b = self._body(L)
+        h = b.h // 6
+        draw_text(
+            surf,
+            t("paused_title", m.lang),
+            Rect(b.x, b.y + h // 2, b.w, h),
+            round(h * 0.8),
+            ALERT,
+            True,
+            1,
+        )
+        box = Rect(b.x + b.w // 10, b.y + 2 * h, b.w * 8 // 10, h)
+        pygame.draw.rect(surf, WARN_BG, box, border_radius=12)
+        draw_text(
+            surf, t(m.problem_key(), m.lang), box.inflate(-20, -8), round(h * 0.55), INK, True, 1
+        )
+        draw_text(
+            surf,
+            t("paused_help", m.lang),
+            Rect(b.x, b.y + 3 * h + h // 2, b.w, h),
+            round(h * 0.45),
+            INK,
+            False,
+            2,
+        )
+
+    def _help(self, surf: pygame.Surface, m: Model, L: Layout) -> None:
+        assert self.keymap is not None
+        lines = self.keymap.help_lines()
+        panel = Rect(L.w // 12, L.h // 12, L.w * 10 // 12, L.h * 10 // 12)
+        shade = pygame.Surface(panel.size, pygame.SRCALPHA)
+        shade.fill((10, 14, 24, 235))
+        surf.blit(shade, panel.topleft)
+        row_h = panel.h // (len(lines) + 2)
+        title = t("help_title", m.lang)
+        if self.keymap.staff and m.counter is not None:
+            title += " — " + t("counter_selected", m.lang, name=m.cfg.counter(m.counter).name)
+        draw_text(
+            surf,
+            title,
+            Rect(panel.x, panel.y + row_h // 3, panel.w, row_h),
+            round(row_h * 0.6),
+            GOLD,
+            True,
+            1,
+        )
+        key_w = panel.w // 5
+        for i, line in enumerate(lines):
+            y = panel.y + (i + 1) * row_h + row_h // 3
+            draw_text(
+                surf,
+                line.keys,
+                Rect(panel.x + 16, y, key_w, row_h),
+                round(row_h * 0.5),
+                GOLD,
+                True,
+                1,
+            )
+            text = line.vi if m.lang == "vi" else line.en
+            draw_text(
+                surf,
+                text,
+                Rect(panel.x + key_w + 32, y, panel.w - key_w - 48, row_h),
+                round(row_h * 0.45),
+                WHITE,
+                False,
+                1,
+                "left",
+            )

@@ -1,0 +1,151 @@
+"""``kiosk run``: the entrance kiosk process — touchscreen, inputs and consumers.
+
+Wiring, in order: the store and queue; the consumers (printer, hall-display
+link, uplink: :func:`kiosk.runtime.start_consumers`) in their own threads; the
+screen (:class:`~kiosk.ui.app.KioskApp`); GPIO buttons and lights when
+``[gpio] enabled``; SIGTERM/SIGINT end the loop cleanly. systemd gets READY=1
+after the first frame and WATCHDOG=1 from the main loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..actions import Outcome
+from ..config import Config
+from ..keys import KeyMap
+from ..queue import Queue
+from ..runtime import Overrides, start_consumers, stop_consumers
+
+if TYPE_CHECKING:
+    from .app import KioskApp
+
+log = logging.getLogger(__name__)
+
+NO_SCREEN_HELP = (
+    "no screen to draw on ({err}). On Raspberry Pi OS Lite run with SDL_VIDEODRIVER=kmsdrm "
+    "as a user in the video and input groups (kiosk.service does); on a desktop run it from "
+    "the desktop session; with no screen at all use `kiosk sim --headless --demo`"
+)
+
+
+def run_kiosk(
+    cfg: Config,
+    queue: Queue,
+    *,
+    size: tuple[int, int] | None = None,
+    fullscreen: bool | None = None,
+    staff_keys: bool | None = None,
+    gpio: bool | None = None,
+    overrides: Overrides | None = None,
+    caption: str = "Kiosk",
+    on_outcome: Callable[[Outcome], None] | None = None,
+    setup: Callable[[KioskApp], None] | None = None,
+) -> int:
+    """Run the kiosk until stopped; returns an exit code."""
+    import pygame
+
+    from .app import KioskApp
+
+    consumers = start_consumers(cfg, queue, overrides)
+    inputs: Any = None
+    app = KioskApp(
+        queue,
+        size=size,
+        fullscreen=fullscreen,
+        keymap=KeyMap(cfg, staff=staff_keys),
+        caption=caption,
+    )
+
+    def outcome(out: Outcome) -> None:
+        if not out.ok:
+            log.info("%s: %s", out.action.kind, out.text)
+        if inputs is not None and out.action.source == "gpio":
+            inputs.beep(out.ok)
+        if on_outcome is not None:
+            on_outcome(out)
+
+    app.on_outcome = outcome
+    previous = {s: signal.signal(s, lambda *_: app.stop()) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        try:
+            app.start()
+        except pygame.error as e:
+            print(f"kiosk: {NO_SCREEN_HELP.format(err=e)}", file=sys.stderr)
+            return 1
+        if gpio if gpio is not None else cfg.gpio.enabled:
+            from ..gpio import GpioUnavailable, KioskInputs
+
+            try:
+                inputs = KioskInputs(cfg, app.post)
+            except GpioUnavailable as e:
+                print(f"kiosk: {e}; carrying on with touch and keys", file=sys.stderr)
+            if inputs is not None:
+                lights = inputs
+
+                def refresh(a: KioskApp) -> None:
+                    assert a.model is not None
+                    lights.refresh(a.queue.status(), a.model.is_open and not a.model.paused)
+
+                app.listeners.append(refresh)
+                refresh(app)
+        if setup is not None:
+            setup(app)
+        app.run()
+        return 0
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+        app.close()
+        if inputs is not None:
+            inputs.close()
+        stop_consumers(consumers)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from ..cli import UsageError, open_queue
+    from .app import parse_size
+
+    try:
+        size = parse_size(args.size) if args.size else None
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    q = open_queue(args)
+    try:
+        return run_kiosk(
+            q.cfg,
+            q,
+            size=size,
+            fullscreen=False if args.windowed else None,
+            staff_keys=True if args.staff_keys else None,
+            gpio=False if args.no_gpio else None,
+            overrides=Overrides(printer_uri=args.printer, display_port=args.display_port),
+        )
+    finally:
+        q.store.close()
+
+
+def register(sub: Any) -> None:
+    from ..cli import common
+
+    help = "run the entrance kiosk: touchscreen, buttons, printer and hall-display link"
+    sp = sub.add_parser("run", help=help, description=help)
+    common(sp, json_output=False)
+    sp.add_argument("--windowed", action="store_true", help="a window instead of the whole screen")
+    sp.add_argument("--size", metavar="WxH", help="window size, e.g. 1024x600 (default: [ui])")
+    sp.add_argument(
+        "--staff-keys",
+        action="store_true",
+        help="keyboard keys for counter buttons (F1–F12, N, R, S, T)",
+    )
+    sp.add_argument("--no-gpio", action="store_true", help="do not read GPIO buttons")
+    sp.add_argument("--printer", metavar="URI", help="printer URI instead of [printer] uri")
+    sp.add_argument(
+        "--display-port", metavar="PORT", help="hall-display port instead of [display] port"
+    )
+    sp.set_defaults(func=cmd_run)

@@ -1,0 +1,304 @@
+"""What the kiosk screen shows, and where a touch lands: a model without pygame windows.
+
+Screens: ``home`` (one button per service, the priority path, the language
+button), ``priority`` (the same services, issuing priority tickets),
+``printing`` ("Đang in phiếu…", shown within a frame of the touch), ``result``
+(number, people ahead, estimated wait), ``refused`` (no number could be
+issued), ``closed`` (outside opening hours; touches ignored) and ``paused``
+(printer fault under ``[printer] on_fault = "pause"``; touches ignored).
+
+The model is driven by the app (:mod:`kiosk.ui.app`) with monotonic times, so
+tests step it without sleeping.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from pygame import Rect
+
+from ..actions import Action
+from ..config import Config
+
+#: Printer states (``printer_status`` events) in which a ticket cannot come out.
+TROUBLE_STATES = ("paper_out", "offline")
+#: A touch right after a screen change is ignored: it is usually the same finger.
+TOUCH_GUARD_S = 0.35
+
+
+@dataclass(frozen=True)
+class Target:
+    """A touch target: a rectangle and what touching it does."""
+
+    rect: Rect
+    action: Action
+    label: str = ""
+
+
+@dataclass
+class Pending:
+    """The ticket being issued, as the printing and result screens show it."""
+
+    service: str
+    priority: bool
+    code: str = ""
+    ticket_id: int | None = None
+    ahead: int | None = None
+    wait_minutes: int | None = None
+    printed: bool | None = None  # None: no verdict from the printer yet
+    error: str = ""
+
+
+@dataclass
+class Layout:
+    """Rectangles of one screen size; portrait screens get one column."""
+
+    w: int
+    h: int
+    header: Rect = field(init=False)
+    hint: Rect = field(init=False)
+    grid: Rect = field(init=False)
+    footer: Rect = field(init=False)
+    language: Rect = field(init=False)
+
+    def __post_init__(self) -> None:
+        w, h = self.w, self.h
+        self.portrait = h > w
+        self.margin = max(8, round(min(w, h) * 0.02))
+        m = self.margin
+        hh = round(h * (0.09 if self.portrait else 0.13))
+        self.header = Rect(0, 0, w, hh)
+        lw = round(w * (0.26 if self.portrait else 0.17))
+        self.language = Rect(w - lw - m, m // 2, lw, hh - m)
+        hint_h = round(h * (0.06 if self.portrait else 0.08))
+        self.hint = Rect(m, hh, w - 2 * m, hint_h)
+        fh = round(h * (0.11 if self.portrait else 0.15))
+        self.footer = Rect(m, h - fh - m, w - 2 * m, fh)
+        top = hh + hint_h
+        self.grid = Rect(m, top, w - 2 * m, self.footer.top - m - top)
+
+    def cells(self, n: int) -> list[Rect]:
+        """``n`` equal buttons filling the grid, row by row."""
+        if n <= 0:
+            return []
+        if self.portrait:
+            cols = 1 if n <= 7 else 2
+        else:
+            cols = 1 if n == 1 else 2 if n <= 8 else 3
+        rows = math.ceil(n / cols)
+        m = self.margin
+        cw = (self.grid.w - (cols - 1) * m) // cols
+        ch = (self.grid.h - (rows - 1) * m) // rows
+        return [
+            Rect(self.grid.x + (i % cols) * (cw + m), self.grid.y + (i // cols) * (ch + m), cw, ch)
+            for i in range(n)
+        ]
+
+
+class Model:
+    """The kiosk screen's state; every change bumps :attr:`version` so the app redraws."""
+
+    def __init__(self, cfg: Config, size: tuple[int, int]):
+        self.cfg = cfg
+        self.layout = Layout(*size)
+        self.lang: str = cfg.site.language
+        self.screen = "home"
+        self.priority_mode = False
+        self.help = False
+        self.is_open = True
+        self.printer_state = "unknown"
+        self.printer_detail = ""
+        self.last_print_failed = False
+        self.pending: Pending | None = None
+        self.until = 0.0
+        self.guard_until = 0.0
+        self.counter: int | None = cfg.counters[0].id if cfg.counters else None
+        self.version = 0
+
+    # ------------------------------------------------------------------ state
+    def _changed(self) -> None:
+        self.version += 1
+
+    def resize(self, size: tuple[int, int]) -> None:
+        self.layout = Layout(*size)
+        self._changed()
+
+    @property
+    def trouble(self) -> bool:
+        """The printer cannot give a ticket right now (last status, or last job failed)."""
+        return self.printer_state in TROUBLE_STATES or self.last_print_failed
+
+    @property
+    def paused(self) -> bool:
+        return self.trouble and self.cfg.printer.on_fault == "pause"
+
+    @property
+    def accepting(self) -> bool:
+        """A touch, button or key may issue a ticket now."""
+        return self.is_open and not self.paused and self.screen in ("home", "priority")
+
+    def problem_key(self) -> str:
+        if self.printer_state == "paper_out":
+            return "printer_paper_out"
+        if self.printer_state == "offline":
+            return "printer_offline"
+        return "printer_failed"
+
+    def _base(self) -> str:
+        if not self.is_open:
+            return "closed"
+        if self.paused:
+            return "paused"
+        return "priority" if self.priority_mode else "home"
+
+    def _go(self, screen: str, now: float) -> None:
+        if screen != self.screen:
+            self.screen = screen
+            self.guard_until = now + TOUCH_GUARD_S
+        self._changed()
+
+    def settle(self, now: float) -> None:
+        """Back to the screen the office state calls for (home, priority, closed, paused)."""
+        if self.screen not in ("printing", "result", "refused"):
+            self._go(self._base(), now)
+
+    # ------------------------------------------------------------------ inputs
+    def targets(self) -> list[Target]:
+        """What can be touched on the current screen (nothing on closed/paused/printing)."""
+        L = self.layout
+        if self.screen in ("home", "priority"):
+            services = self.cfg.services
+            pr = self.screen == "priority"
+            out = [
+                Target(r, Action("issue", service=s.id, priority=pr, source="touch"), s.id)
+                for r, s in zip(L.cells(len(services)), services, strict=True)
+            ]
+            out.append(Target(L.language, Action("language", source="touch"), "language"))
+            if pr:
+                out.append(Target(L.footer, Action("back", source="touch"), "back"))
+            elif self.cfg.ui.priority_button and self.cfg.queue.priority_enabled:
+                out.append(
+                    Target(L.footer, Action("priority", priority=True, source="touch"), "priority")
+                )
+            return out
+        if self.screen in ("result", "refused"):
+            return [Target(Rect(0, 0, L.w, L.h), Action("back", source="touch"), "done")]
+        return []
+
+    def touch(self, pos: tuple[int, int], now: float) -> Action | None:
+        """The action a touch at ``pos`` asks for, or None (ignored)."""
+        if now < self.guard_until:
+            return None
+        for tg in self.targets():
+            if tg.rect.collidepoint(pos):
+                return tg.action
+        return None
+
+    def screen_action(self, a: Action, now: float) -> None:
+        """Apply an action that only changes the screen."""
+        if a.kind == "language":
+            self.lang = "en" if self.lang == "vi" else "vi"
+        elif a.kind == "help":
+            self.help = not self.help
+        elif a.kind == "priority":
+            if self.screen in ("home", "priority"):
+                self.priority_mode = a.priority
+                self._go(self._base(), now)
+        elif a.kind == "back":
+            if self.help:
+                self.help = False
+            else:
+                self.priority_mode = False
+                if self.screen in ("result", "refused"):
+                    self.pending = None
+                    self.screen = "done"
+                self._go(self._base(), now)
+        elif a.kind == "select_counter":
+            self.counter = a.counter
+        self._changed()
+
+    # ------------------------------------------------------------------ issuing
+    def start_issue(self, service: str, priority: bool, now: float) -> None:
+        """A citizen asked for a ticket: show "Đang in phiếu…" at once."""
+        self.pending = Pending(service, priority)
+        self.priority_mode = False
+        self.until = now + self.cfg.ui.print_wait_seconds
+        self._go("printing", now)
+
+    def issued(self, ticket_id: int, code: str, ahead: int, wait: int | None, now: float) -> None:
+        p = self.pending
+        if p is None:
+            return
+        p.ticket_id, p.code, p.ahead, p.wait_minutes = ticket_id, code, ahead, wait
+        # With the printer known to be down there is nothing to wait for.
+        if self.trouble or self.cfg.ui.print_wait_seconds <= 0:
+            self._result(now)
+        self._changed()
+
+    def refused(self, text: str, now: float) -> None:
+        if self.pending is not None:
+            self.pending.error = text
+        self.until = now + self.cfg.ui.result_seconds
+        self._go("refused", now)
+
+    def print_verdict(self, ticket_id: int, ok: bool, now: float) -> None:
+        """The printer consumer printed (or failed to print) a ticket."""
+        self.last_print_failed = not ok
+        p = self.pending
+        if p is not None and p.ticket_id == ticket_id:
+            p.printed = ok
+            if self.screen == "printing":
+                self._result(now)
+        self.settle(now)
+        self._changed()
+
+    def set_printer(self, state: str, detail: str, now: float) -> None:
+        self.printer_state = state
+        self.printer_detail = detail
+        if state not in TROUBLE_STATES and state != "unknown":
+            # The printer says it works again: earlier failures are being reprinted.
+            self.last_print_failed = False
+        self.settle(now)
+        self._changed()
+
+    def set_open(self, is_open: bool, now: float) -> None:
+        if is_open != self.is_open:
+            self.is_open = is_open
+            self.priority_mode = False
+            self.settle(now)
+
+    def _result(self, now: float) -> None:
+        self.until = now + self.cfg.ui.result_seconds
+        self._go("result", now)
+
+    def update(self, now: float) -> None:
+        """Time passes: the printing screen gives up waiting, the result goes home."""
+        if self.screen == "printing" and now >= self.until:
+            if self.pending is not None and self.pending.ticket_id is not None:
+                self._result(now)
+            elif now >= self.until + 5:
+                # No answer from the store at all; never strand the screen.
+                self.refused("", now)
+        elif self.screen in ("result", "refused") and now >= self.until:
+            self.pending = None
+            self.screen = "done"
+            self._go(self._base(), now)
+
+    def busy(self, now: float) -> bool:
+        """Someone is using the screen (poll fast)."""
+        return self.screen in ("printing", "result", "refused", "priority") or self.help
+
+    def describe(self) -> dict[str, Any]:
+        """The screen as data (tests, the simulator's log)."""
+        p = self.pending
+        return {
+            "screen": self.screen,
+            "lang": self.lang,
+            "help": self.help,
+            "printer": self.printer_state,
+            "trouble": self.trouble,
+            "open": self.is_open,
+            "pending": None if p is None else dict(p.__dict__),
+        }

@@ -1,0 +1,344 @@
+"""The kiosk screen under SDL's dummy video driver: touches become tickets, and
+every screen is reached the way a citizen or a fault reaches it."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pygame
+import pytest
+
+from kiosk.actions import Action
+from kiosk.config import Config
+from kiosk.keys import KeyMap
+from kiosk.queue import Queue
+from kiosk.sdnotify import Notifier
+from kiosk.ui.app import KioskApp, parse_size
+from kiosk.ui.render import fit
+from kiosk.ui.screens import Layout
+from tests.conftest import Clock
+
+
+class Mono:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+def mono() -> Mono:
+    return Mono()
+
+
+def make_app(queue: Queue, mono: Mono, size=(1024, 600), **kw) -> KioskApp:
+    app = KioskApp(queue, size=size, fullscreen=False, mono=mono, **kw)
+    app.start()
+    return app
+
+
+@pytest.fixture
+def app(queue: Queue, mono: Mono) -> Iterator[KioskApp]:
+    a = make_app(queue, mono)
+    yield a
+    a.close()
+
+
+def target(app: KioskApp, label: str) -> tuple[int, int]:
+    assert app.model is not None
+    for t in app.model.targets():
+        if t.label == label:
+            return t.rect.center
+    raise AssertionError(f"no target {label} on {app.model.screen}")
+
+
+def tickets(queue: Queue) -> list:
+    with queue.store.read() as tx:
+        return tx.tickets_of_day(queue.today())
+
+
+def test_a_touch_draws_printing_at_once_then_the_number_then_home(
+    app: KioskApp, queue: Queue, mono: Mono
+) -> None:
+    assert app.model is not None and app.model.screen == "home"
+    frames = app.frames
+    app.touch(target(app, "chungthuc"))
+    # The feedback frame was drawn before the transaction, in the same call.
+    assert app.frames >= frames + 1
+    assert app.model.screen == "printing"
+    [t] = tickets(queue)
+    assert (t.code, t.service, t.source, t.priority) == ("B001", "chungthuc", "touch", False)
+    queue.record_print(t.id, True)
+    app.follow()
+    assert app.model.screen == "result"
+    assert app.model.pending is not None and app.model.pending.printed is True
+    mono.t += queue.cfg.ui.result_seconds + 0.1
+    app.step()
+    assert app.model.screen == "home"
+
+
+def test_the_printing_screen_gives_up_waiting_and_shows_the_number(
+    app: KioskApp, queue: Queue, mono: Mono
+) -> None:
+    app.touch(target(app, "hotich"))
+    mono.t += queue.cfg.ui.print_wait_seconds + 0.01
+    app.step()
+    assert app.model is not None and app.model.screen == "result"
+    assert app.model.pending is not None and app.model.pending.code == "A001"
+
+
+def test_people_ahead_and_wait_come_from_the_queue(app: KioskApp, queue: Queue) -> None:
+    queue.issue("datdai")
+    queue.issue("datdai")
+    app.touch(target(app, "datdai"))
+    assert app.model is not None and app.model.pending is not None
+    assert app.model.pending.ahead == 2
+    assert app.model.pending.wait_minutes == 30  # 2 × 15 min, one counter serves datdai
+
+
+def test_the_priority_path_issues_a_priority_ticket_and_back_returns_home(
+    app: KioskApp, queue: Queue, mono: Mono
+) -> None:
+    assert app.model is not None
+    app.touch(target(app, "priority"))
+    assert app.model.screen == "priority"
+    mono.t += 1
+    app.touch(target(app, "back"))
+    assert app.model.screen == "home"
+    mono.t += 1
+    app.touch(target(app, "priority"))
+    mono.t += 1
+    app.touch(target(app, "hotich"))
+    [t] = tickets(queue)
+    assert t.priority is True
+
+
+def test_a_second_tap_right_after_a_screen_change_is_ignored(
+    app: KioskApp, queue: Queue, mono: Mono
+) -> None:
+    pos = target(app, "priority")
+    app.touch(pos)
+    app.touch(pos)  # the same finger bouncing: would hit "back"
+    assert app.model is not None and app.model.screen == "priority"
+
+
+def test_outside_opening_hours_the_closed_screen_ignores_touches(
+    app: KioskApp, queue: Queue, clock: Clock, mono: Mono
+) -> None:
+    assert app.model is not None
+    pos = target(app, "hotich")
+    clock.set_local(queue.cfg, "2026-11-30T18:30:00")
+    mono.t += 2
+    app.step()
+    assert app.model.screen == "closed"
+    app.touch(pos)
+    app.act(Action("issue", service="hotich", source="key"))
+    assert tickets(queue) == [] or all(t.status == "expired" for t in tickets(queue))
+    with queue.store.read() as tx:
+        assert tx.c.execute("SELECT COUNT(*) FROM tickets").fetchone()[0] == 0
+    clock.set_local(queue.cfg, "2026-12-01T07:45:00")
+    mono.t += 2
+    app.step()
+    assert app.model.screen == "home"
+
+
+def test_paper_out_with_show_on_screen_keeps_issuing_and_asks_to_remember_the_number(
+    app: KioskApp, queue: Queue
+) -> None:
+    queue.record("printer_status", state="paper_out", detail="sensor")
+    app.follow()
+    assert app.model is not None and app.model.trouble and app.model.screen == "home"
+    app.touch(target(app, "hotich"))
+    # Nothing to wait for: the number goes on screen at once, flagged.
+    assert app.model.screen == "result"
+    assert app.model.pending is not None and app.model.pending.printed is None
+    queue.record_print(app.model.pending.ticket_id or 0, False, "paper out")
+    app.follow()
+    assert app.model.pending.printed is False
+    queue.record("printer_status", state="ok", detail="")
+    app.follow()
+    assert not app.model.trouble
+
+
+def test_paper_out_with_pause_stops_issuing_until_the_printer_is_back(
+    cfg: Config, queue: Queue, mono: Mono
+) -> None:
+    cfg.sections["printer"]["on_fault"] = "pause"
+    queue.record("printer_status", state="offline", detail="unplugged")
+    app = make_app(queue, mono)
+    try:
+        assert app.model is not None and app.model.screen == "paused"
+        app.touch((512, 300))
+        app.act(Action("issue", service="hotich", source="gpio"))
+        assert tickets(queue) == []
+        assert not app.outcomes[-1].ok
+        queue.record("printer_status", state="ok")
+        app.follow()
+        assert app.model.screen == "home"
+    finally:
+        app.close()
+
+
+def test_a_failed_print_counts_as_trouble_even_without_a_status(
+    app: KioskApp, queue: Queue, mono: Mono
+) -> None:
+    app.touch(target(app, "hotich"))
+    assert app.model is not None and app.model.pending is not None
+    queue.record_print(app.model.pending.ticket_id or 0, False, "timeout")
+    app.follow()
+    assert app.model.screen == "result" and app.model.trouble
+    queue.record_print(app.model.pending.ticket_id or 0, True, "reprinted")
+    app.follow()
+    assert not app.model.trouble
+
+
+def test_the_language_button_switches_to_english_and_back(app: KioskApp, mono: Mono) -> None:
+    assert app.model is not None and app.model.lang == "vi"
+    app.touch(target(app, "language"))
+    assert app.model.lang == "en"
+    mono.t += 1
+    app.touch(target(app, "language"))
+    assert app.model.lang == "vi"
+
+
+def test_keypad_service_keys_issue_and_the_priority_key_makes_the_next_one_priority(
+    app: KioskApp, queue: Queue, mono: Mono
+) -> None:
+    for key, text in (("[2]", "2"), ("p", "p"), ("3", "3")):
+        pygame.event.post(
+            pygame.event.Event(pygame.KEYDOWN, key=pygame.key.key_code(key), unicode=text)
+        )
+        app.step()
+        mono.t += queue.cfg.ui.result_seconds + 5
+        app.step()
+    ts = tickets(queue)
+    assert [(t.code, t.priority, t.source) for t in ts] == [
+        ("B001", False, "key"),
+        ("C001", True, "key"),
+    ]
+
+
+def test_staff_keys_select_a_counter_and_call_next(cfg: Config, queue: Queue, mono: Mono) -> None:
+    app = make_app(queue, mono, keymap=KeyMap(cfg, staff=True))
+    try:
+        queue.issue("chungthuc")
+        for key, text in (("f2", ""), ("n", "n")):
+            pygame.event.post(
+                pygame.event.Event(pygame.KEYDOWN, key=pygame.key.key_code(key), unicode=text)
+            )
+            app.step()
+        assert queue.status()["counters"][1]["current"] == "B001"
+        assert app.outcomes[-1].text == "Quầy 2: calling B001"
+    finally:
+        app.close()
+
+
+def test_staff_keys_are_off_on_a_production_kiosk(cfg: Config) -> None:
+    km = KeyMap(cfg)
+    assert km.translate("n", "n") is None
+    assert km.translate("f2") is None
+    assert KeyMap(cfg, staff=True).translate("n", "n") == Action("next", counter=1, source="key")
+
+
+def test_an_action_posted_from_another_thread_wakes_the_loop_and_is_done(
+    app: KioskApp, queue: Queue
+) -> None:
+    app.wake.clear()
+    t = threading.Thread(target=app.post, args=(Action("issue", service="kinhte", source="gpio"),))
+    t.start()
+    t.join()
+    assert app.wake.wait(1)
+    app.step()
+    assert [x.code for x in tickets(queue)] == ["E001"]
+
+
+def test_the_loop_sleeps_between_polls_and_ends_on_stop(app: KioskApp) -> None:
+    steps = 0
+    real_step = app.step
+
+    def counting() -> None:
+        nonlocal steps
+        steps += 1
+        real_step()
+
+    app.step = counting  # type: ignore[method-assign]
+    threading.Timer(0.5, app.stop).start()
+    app.run()
+    # Idle polling at 40 ms: about 12 passes in half a second, never a busy loop.
+    assert 3 <= steps <= 20
+
+
+def test_ready_after_the_first_frame_and_watchdog_pings_from_the_loop(
+    queue: Queue, mono: Mono, tmp_path: Path
+) -> None:
+    path = str(tmp_path / "notify")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(2)
+    app = make_app(queue, mono, notifier=Notifier(path))
+    try:
+        assert app.frames == 1
+        assert sock.recv(200).startswith(b"READY=1")
+        app.step()
+        assert sock.recv(200) == b"WATCHDOG=1"
+    finally:
+        app.close()
+        sock.close()
+
+
+@pytest.mark.parametrize("size", [(800, 480), (1024, 600), (1280, 800), (600, 1024), (480, 800)])
+def test_every_screen_lays_out_large_targets_inside_the_screen(
+    cfg: Config, queue: Queue, mono: Mono, size: tuple[int, int]
+) -> None:
+    L = Layout(*size)
+    cells = L.cells(len(cfg.services))
+    screen = pygame.Rect(0, 0, *size)
+    for i, r in enumerate(cells):
+        assert screen.contains(r)
+        assert r.h >= 56 and r.w >= 150, f"{r} too small to touch at {size}"
+        assert not any(r.colliderect(o) for o in cells[i + 1 :])
+        assert not r.colliderect(L.footer) and not r.colliderect(L.header)
+    app = make_app(queue, mono, size=size)
+    try:
+        assert app.model is not None
+        seen = set()
+        for screen_name in (
+            "home",
+            "priority",
+            "printing",
+            "result",
+            "refused",
+            "closed",
+            "paused",
+        ):
+            app.model.screen = screen_name
+            if screen_name in ("printing", "result", "refused"):
+                app.model.start_issue("ldtbxh", True, mono())
+                app.model.issued(1, "D001", 3, 36, mono())
+                app.model.screen = screen_name
+            app.model.help = screen_name == "home"
+            app.model.version += 1
+            app.draw()
+            seen.add(screen_name)
+        assert len(seen) == 7
+    finally:
+        app.close()
+
+
+def test_long_vietnamese_names_wrap_within_the_button(cfg: Config) -> None:
+    pygame.font.init()
+    size, lines = fit("Lao động – Thương binh và Xã hội", 300, 80, 40, bold=True)
+    from kiosk.ui.fonts import font
+
+    assert len(lines) == 2 and all(font(size, True).size(x)[0] <= 300 for x in lines)
+    assert " ".join(lines) == "Lao động – Thương binh và Xã hội"
+
+
+def test_a_bad_screen_size_is_a_plain_message() -> None:
+    assert parse_size("800x480") == (800, 480)
+    with pytest.raises(ValueError, match="1024x600"):
+        parse_size("big")
