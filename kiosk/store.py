@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: Ordered migrations; entry N brings the schema from version N to N+1.
 MIGRATIONS: list[str] = [
@@ -75,6 +75,22 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX events_type ON events (type, seq);
     CREATE TABLE cursors (name TEXT PRIMARY KEY, seq INTEGER NOT NULL, updated_at REAL NOT NULL);
+    """,
+    # 1 -> 2: online bookings cached for appointment check-in (kiosk/appointments.py).
+    """
+    CREATE TABLE bookings (
+        day TEXT NOT NULL,
+        code TEXT NOT NULL,
+        service TEXT NOT NULL,
+        priority INTEGER NOT NULL DEFAULT 0,
+        name TEXT NOT NULL DEFAULT '',
+        slot TEXT NOT NULL DEFAULT '',
+        cancelled INTEGER NOT NULL DEFAULT 0,
+        claimed_at REAL,
+        ticket_id INTEGER,
+        fetched_at REAL NOT NULL,
+        PRIMARY KEY (day, code)
+    );
     """,
 ]
 
