@@ -200,6 +200,41 @@ SCHEMA: dict[str, dict[str, Field]] = {
             "list[str]", ["z", "x", "c"], "Staff keys: Rất hài lòng, Hài lòng, Chưa hài lòng"
         ),
     },
+    # -- district uplink (kiosk/uplink.py); docs/uplink.md
+    "uplink": {
+        "enabled": _f("bool", False, "Send events and heartbeats to the district server"),
+        "url": _f("str", "", "Base URL of the district receiver (https://…)"),
+        "token": _f("str", "", "Bearer token the district issued to this site"),
+        "token_file": _f("path", "", "File holding the token instead (keeps it out of this file)"),
+        "ca_bundle": _f("path", "", "PEM file of the district's private CA; empty = system CAs"),
+        "batch_size": _f("int", 200, "Events per request", min=1, max=5000),
+        "timeout": _f("float", 10.0, "Seconds to wait for the server on each call", min=1, max=120),
+        "heartbeat_seconds": _f(
+            "int", 60, "Seconds between device-health heartbeats", min=10, max=3600
+        ),
+        "max_backoff": _f("int", 300, "Longest wait between retries, seconds", min=5, max=3600),
+    },
+    # -- Prometheus exposition (kiosk/metrics.py)
+    "metrics": {
+        "enabled": _f("bool", False, "Serve Prometheus metrics"),
+        "listen": _f(
+            "str",
+            "127.0.0.1:9108",
+            "Address:port of the metrics page",
+            pattern=r"^[A-Za-z0-9.:\[\]-]+:\d{1,5}$",
+        ),
+    },
+    # -- online bookings and check-in (kiosk/appointments.py); docs/uplink.md
+    "appointments": {
+        "enabled": _f("bool", False, "Fetch the day's online bookings and accept booking codes"),
+        "url": _f("str", "", "URL that returns the day's bookings as JSON (https://…)"),
+        "token": _f("str", "", "Bearer token for the bookings URL"),
+        "ca_bundle": _f("path", "", "PEM file of a private CA; empty = system CAs"),
+        "refresh_minutes": _f(
+            "int", 15, "Minutes between fetches of the booking list", min=1, max=1440
+        ),
+        "timeout": _f("float", 10.0, "Seconds to wait for the bookings server", min=1, max=120),
+    },
 }
 
 ARRAYS: dict[str, dict[str, Field]] = {
@@ -497,6 +532,7 @@ def _pattern_hint(p: str) -> str:
         r"^[A-Z]{0,3}$": "up to 3 capital letters without accents",
         r"^[A-Za-z0-9_-]{1,64}$": "letters without accents, digits, - or _",
         r"^.{0,1}$": "a single character",
+        r"^[A-Za-z0-9.:\[\]-]+:\d{1,5}$": 'an address and port like "127.0.0.1:9108"',
     }.get(p, f"text matching {p}")
 
 
