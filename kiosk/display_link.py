@@ -387,6 +387,7 @@ class DisplayLink(Consumer):
         call_max_age_s: float | None = None,
         notice: str | None = None,
         name: str | None = None,
+        port: str | None = None,
     ) -> None:
         super().__init__(queue.store)
         self.queue = queue
@@ -394,7 +395,7 @@ class DisplayLink(Consumer):
         if name:
             self.name = name
         self.driver = driver or SerialLink(
-            cfg.port, cfg.baud, cfg.address, on_state=self._record_state
+            port or cfg.port, cfg.baud, cfg.address, on_state=self._record_state
         )
         self.call_max_age_s = float(
             call_max_age_s if call_max_age_s is not None else cfg.get("call_max_age", 120)

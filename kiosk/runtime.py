@@ -30,6 +30,11 @@ def start_consumers(
     """Create and start every configured consumer; returns them for ``stop()``."""
     overrides = overrides or Overrides()
     consumers: list[Consumer] = []
+    # Hall display link (display/): follows the log, feeds the serial line.
+    if cfg.display.enabled or overrides.display_port:
+        from .display_link import DisplayLink
+
+        consumers.append(DisplayLink(queue, port=overrides.display_port))
     for c in consumers:
         c.start()
     return consumers
