@@ -226,12 +226,6 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_sim(args: argparse.Namespace) -> int:
-    from .demo import run_demo
-
-    return run_demo(args)
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="kiosk", description="Queue-ticket kiosk: issue, call and report on tickets."
@@ -293,13 +287,6 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument(
         "path", nargs="?", help="site file to check (default: the one the kiosk would use)"
     )
-    sp = add("sim", cmd_sim, "simulate an office day on this PC", json_output=False)
-    sp.add_argument(
-        "--out", default="sim-out", metavar="DIR", help="folder for what the simulation writes"
-    )
-    sp.add_argument("--headless", action="store_true", help="no windows")
-    sp.add_argument("--demo", action="store_true", help="play the scripted office day")
-    sp.add_argument("--seed", type=int, default=1, help="random seed of the scripted day")
     for modname in EXTENSIONS:
         importlib.import_module(modname).register(sub)
     return p
@@ -349,6 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 #: Modules that add commands: each has ``register(subparsers)`` and uses :func:`common`.
 EXTENSIONS: list[str] = []
 EXTENSIONS.append("kiosk.ui.run")  # kiosk run (touchscreen)
+EXTENSIONS.append("kiosk.sim")  # kiosk sim (simulator; was demo.py's day)
 
 
 if __name__ == "__main__":  # pragma: no cover

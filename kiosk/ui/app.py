@@ -128,7 +128,9 @@ class KioskApp:
         self._next_ping = 0.0
         self._next_second = 0.0
         self._watcher: threading.Thread | None = None
+        #: The last outcomes (at most 50), and how many there were in all.
         self.outcomes: list[Outcome] = []
+        self.acted = 0
         #: Called on the main thread after news from the store or an action (lights).
         self.listeners: list[Callable[[KioskApp], None]] = []
         self._changed = False
@@ -303,6 +305,7 @@ class KioskApp:
 
     def _outcome(self, out: Outcome) -> None:
         self._changed = True
+        self.acted += 1
         self.outcomes.append(out)
         del self.outcomes[:-50]
         if self.on_outcome is not None:

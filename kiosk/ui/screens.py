@@ -136,8 +136,10 @@ class Model:
 
     @property
     def accepting(self) -> bool:
-        """A touch, button or key may issue a ticket now."""
-        return self.is_open and not self.paused and self.screen in ("home", "priority")
+        """A button or key may issue a ticket now. A press while another citizen's
+        number is on screen is a new citizen: it is served, never refused (touches
+        cannot reach a service button then anyway)."""
+        return self.is_open and not self.paused
 
     def problem_key(self) -> str:
         if self.printer_state == "paper_out":
