@@ -79,3 +79,22 @@ chroot_mounts() {
     mount -t devpts devpts "$r/dev/pts" 2>/dev/null || true
     mount -t tmpfs tmpfs "$r/run"
 }
+
+# make_wheelhouse DIR PLATFORM -> DIR holds the project's wheel and binary wheels of
+# every dependency for CPython 3.11 on PLATFORM (manylinux2014_x86_64,
+# manylinux2014_aarch64), so the target installs with no network and no compiler.
+# Dependencies already in DIR are reused; the project's own wheel is rebuilt.
+make_wheelhouse() {
+    local dir=$1 platform=$2 py=${PYTHON:-python3} extra=""
+    # pip evaluates environment markers for this machine, not the target: name the
+    # target-only dependencies (pyproject.toml) by hand.
+    case $platform in *aarch64) extra="lgpio>=0.2" ;; esac
+    mkdir -p "$dir"
+    rm -f "$dir"/queue_kiosk-*.whl
+    "$py" -m pip wheel -q --disable-pip-version-check --no-deps -w "$dir" "$PROJECT_DIR" >&2
+    "$py" -m pip download -q --disable-pip-version-check --only-binary=:all: \
+        --platform "$platform" --platform "manylinux_2_28_${platform#*_}" \
+        --platform "manylinux_2_34_${platform#*_}" \
+        --python-version 3.11 --implementation cp --abi cp311 --abi abi3 --abi none \
+        --find-links "$dir" -d "$dir" queue-kiosk $extra >&2
+}

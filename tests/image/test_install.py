@@ -1,0 +1,161 @@
+"""image/install.sh, run for real in a Debian 12 chroot, twice and then for the other role.
+
+The chroot is a debootstrap minbase with what Raspberry Pi OS Lite has that the
+script relies on (systemd, udev, python3 with venv); amd64 stands in for arm64,
+which changes nothing the script does. The root tarball and the wheel folder are
+cached under image/work/ (gitignored): the first run takes about two minutes for
+debootstrap, later runs about a minute.
+
+Opt-in: it needs root, debootstrap and the Debian and PyPI registries, so it runs
+when KIOSK_CHROOT_TEST=1 (.ci/run sets it).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+IMAGE = ROOT / "image"
+GROUPS = "gpio dialout lp video render input audio".split()
+
+pytestmark = pytest.mark.timeout(1200)
+
+
+def sh(script: str, **kw: object) -> str:
+    r = subprocess.run(
+        ["bash", "-c", f"set -euo pipefail; source {IMAGE}/lib.sh; {script}"],
+        capture_output=True,
+        text=True,
+        **kw,  # type: ignore[call-overload]
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    return str(r.stdout)
+
+
+@pytest.fixture(scope="module")
+def chroot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    if os.environ.get("KIOSK_CHROOT_TEST") != "1":
+        pytest.skip("chroot install test is opt-in: KIOSK_CHROOT_TEST=1 (CI sets it)")
+    if os.geteuid() != 0:
+        pytest.fail("KIOSK_CHROOT_TEST=1 needs root (chroot, mounts)")
+    if shutil.which("debootstrap") is None:
+        pytest.fail("debootstrap is missing: apt-get install debootstrap (.ci/run does)")
+    tarball = sh('bootstrap_tarball amd64 "$TEST_CHROOT_PACKAGES"', timeout=900).strip()
+    sh(
+        f"PYTHON={sys.executable} make_wheelhouse {IMAGE}/work/wheels-amd64 manylinux2014_x86_64",
+        timeout=600,
+    )
+    root = tmp_path_factory.mktemp("pi")
+    subprocess.run(["tar", "-C", root, "-xf", tarball], check=True)
+    (root / "boot/firmware").mkdir(parents=True)  # as on Raspberry Pi OS
+    for d in ("mnt/src", "mnt/wheels"):
+        (root / d).mkdir(parents=True)
+    sh(f"chroot_mounts {root}")
+    subprocess.run(["mount", "--bind", "-o", "ro", ROOT, root / "mnt/src"], check=True)
+    subprocess.run(
+        ["mount", "--bind", "-o", "ro", IMAGE / "work/wheels-amd64", root / "mnt/wheels"],
+        check=True,
+    )
+    try:
+        yield root
+    finally:
+        sh(f"umount_below {root}")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def install(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["chroot", root, "/mnt/src/image/install.sh", "--wheels", "/mnt/wheels", "--no-apt", *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"},
+    )
+
+
+def in_root(root: Path, *cmd: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["chroot", root, *cmd], capture_output=True, text=True, timeout=120)
+
+
+def test_install_then_reinstall_then_switch_role(chroot: Path) -> None:
+    # One test, in order, because each step builds on the machine the last left.
+    r = install(chroot)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "created user kiosk" in r.stdout
+
+    # The user: unprivileged, no password, no shell, exactly the device groups.
+    pw = in_root(chroot, "getent", "passwd", "kiosk").stdout.split(":")
+    assert pw[6].strip() == "/usr/sbin/nologin" and int(pw[2]) < 1000
+    shadow = in_root(chroot, "getent", "shadow", "kiosk").stdout.split(":")
+    assert shadow[1] in ("!", "!*", "*"), "the kiosk user must have no usable password"
+    groups = set(in_root(chroot, "id", "-nG", "kiosk").stdout.split())
+    assert groups == {"kiosk", *GROUPS}
+
+    # The project runs from its virtual environment and accepts the site file.
+    assert in_root(chroot, "/opt/kiosk/venv/bin/kiosk", "--version").returncode == 0
+    site = chroot / "boot/firmware/kiosk.toml"
+    assert site.read_bytes() == (ROOT / "config/example.toml").read_bytes()
+    chk = in_root(chroot, "/opt/kiosk/venv/bin/kiosk", "check-config", "/boot/firmware/kiosk.toml")
+    assert chk.returncode == 0, chk.stderr
+
+    # Units, rules and log caps in place; the kiosk's units enabled.
+    etc = chroot / "etc"
+    assert (etc / "systemd/system/multi-user.target.wants/kiosk.service").is_symlink()
+    assert (etc / "systemd/system/timers.target.wants/kiosk-backup.timer").is_symlink()
+    assert not (etc / "systemd/system/multi-user.target.wants/hall-display.service").exists()
+    assert (etc / "udev/rules.d/70-kiosk.rules").read_text() == (
+        ROOT / "systemd/70-kiosk.rules"
+    ).read_text()
+    assert (etc / "systemd/journald.conf.d/kiosk.conf").is_file()
+    state = (chroot / "var/lib/kiosk").stat()
+    assert state.st_mode & 0o777 == 0o750
+
+    # systemd accepts the installed units against the installed programs.
+    for unit in ("kiosk.service", "kiosk-backup.service", "hall-display.service"):
+        v = subprocess.run(
+            [
+                "systemd-analyze",
+                "verify",
+                f"--root={chroot}",
+                "--man=no",
+                f"/etc/systemd/system/{unit}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert v.stderr == "", f"{unit}: {v.stderr}"
+
+    # Again: nothing duplicated, the technician's edits to the site file kept.
+    site.write_text(site.read_text() + "\n# edited by the technician\n")
+    edited = site.read_bytes()
+    r2 = install(chroot)
+    assert r2.returncode == 0, r2.stdout + r2.stderr
+    assert "created" not in r2.stdout
+    assert "keeping the existing site file" in r2.stdout
+    assert site.read_bytes() == edited
+    assert (etc / "passwd").read_text().count("\nkiosk:") == 1
+    assert set(in_root(chroot, "id", "-nG", "kiosk").stdout.split()) == {"kiosk", *GROUPS}
+    assert in_root(chroot, "/opt/kiosk/venv/bin/kiosk", "--version").returncode == 0
+
+    # The same Pi turned into a hall display: one screen service, never both.
+    r3 = install(chroot, "--role", "display")
+    assert r3.returncode == 0, r3.stdout + r3.stderr
+    assert (etc / "kiosk/role-display").exists()
+    assert (etc / "systemd/system/multi-user.target.wants/hall-display.service").is_symlink()
+    assert not (etc / "systemd/system/multi-user.target.wants/kiosk.service").exists()
+
+
+def test_install_refuses_an_unknown_role_without_changing_anything(chroot: Path) -> None:
+    before = (chroot / "etc/passwd").read_text()
+    r = install(chroot, "--role", "printer")
+    assert r.returncode == 2
+    assert "--role must be kiosk or display" in r.stderr
+    assert (chroot / "etc/passwd").read_text() == before
