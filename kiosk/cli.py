@@ -337,6 +337,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 EXTENSIONS: list[str] = []
 EXTENSIONS.append("kiosk.ui.run")  # kiosk run (touchscreen)
 EXTENSIONS.append("kiosk.sim")  # kiosk sim (simulator; was demo.py's day)
+EXTENSIONS.append("kiosk.doctor")  # kiosk doctor (deployment)
+EXTENSIONS.append("kiosk.backup")  # kiosk backup (deployment)
 
 
 if __name__ == "__main__":  # pragma: no cover
