@@ -425,7 +425,8 @@ class DisplayLink(Consumer):
             log.info("not announcing %s (%.0f s old); the snapshot covers it", event.code, age)
             return
         if self.driver.wants_snapshot():
-            self.driver.send_snapshot(self.snapshot())
+            # Calls from this one on are still to be sent (and announced): keep them out.
+            self.driver.send_snapshot(self.snapshot(before_seq=event.seq))
             self._last_snapshot = time.monotonic()
         pl = event.payload
         self.driver.send_call(
@@ -454,8 +455,12 @@ class DisplayLink(Consumer):
             self._last_snapshot = time.monotonic()
 
     # -- the state
-    def snapshot(self) -> p.Snapshot:
-        """The whole state a display shows, from the store as it is now."""
+    def snapshot(self, before_seq: int | None = None) -> p.Snapshot:
+        """The whole state a display shows, from the store as it is now.
+
+        Its recent calls stop before ``before_seq``: a display never announces the
+        calls in a snapshot, so calls not yet sent as CALL frames must not be in it.
+        """
         st = self.queue.status()
         now = self.queue.clock()
         offset = datetime.fromtimestamp(now, self.queue.cfg.tz).utcoffset()
@@ -470,18 +475,22 @@ class DisplayLink(Consumer):
             services=tuple(
                 p.ServiceState(s["id"], s["name"], int(s["waiting"])) for s in st["services"]
             ),
-            recent=tuple(self.recent_calls(st["day"])),
+            recent=tuple(self.recent_calls(st["day"], before_seq=before_seq)),
             notice=self.notice,
         )
 
-    def recent_calls(self, day: str, n: int = p.MAX_RECENT_CALLS) -> list[p.Call]:
-        """Today's last ``n`` calls and recalls, newest first, from the event log."""
+    def recent_calls(
+        self, day: str, n: int = p.MAX_RECENT_CALLS, before_seq: int | None = None
+    ) -> list[p.Call]:
+        """Today's last ``n`` calls and recalls before ``before_seq``, newest first."""
+        if before_seq is None:
+            before_seq = self.cursor + 1
         with self.store.read() as tx:
             rows = tx.c.execute(
                 "SELECT seq, at, type, code, payload FROM events "
-                "WHERE type IN ('ticket_called', 'ticket_recalled') AND day = ? "
+                "WHERE type IN ('ticket_called', 'ticket_recalled') AND day = ? AND seq < ? "
                 "ORDER BY seq DESC LIMIT ?",
-                (day, n),
+                (day, before_seq, n),
             ).fetchall()
         import json
 
