@@ -31,7 +31,8 @@ def start_consumers(
     overrides = overrides or Overrides()
     consumers: list[Consumer] = []
     # Hall display link (display/): follows the log, feeds the serial line.
-    if cfg.display.enabled or overrides.display_port:
+    # overrides.extra["no_display"]: the simulator run without a hall display.
+    if (cfg.display.enabled or overrides.display_port) and not overrides.extra.get("no_display"):
         from .display_link import DisplayLink
 
         consumers.append(DisplayLink(queue, port=overrides.display_port))

@@ -339,7 +339,8 @@ class Simulation:
                 q,
                 Overrides(
                     printer_uri=f"png:{out / 'tickets'}",
-                    display_port=str(port) if port else "none:",
+                    display_port=str(port) if port else None,
+                    extra={"no_display": port is None},
                 ),
             )
             stack.callback(stop_consumers, consumers)
@@ -630,7 +631,9 @@ def run_windows(args: argparse.Namespace, cfg: Config) -> int:
             staff_keys=True,
             gpio=False,
             overrides=Overrides(
-                printer_uri=f"png:{out / 'tickets'}", display_port=str(port) if port else "none:"
+                printer_uri=f"png:{out / 'tickets'}",
+                display_port=str(port) if port else None,
+                extra={"no_display": port is None},
             ),
             caption=f"Kiosk — {cfg.site.name} (simulator)",
             on_outcome=log,
