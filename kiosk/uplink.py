@@ -1,0 +1,436 @@
+"""District uplink: every event, in order, to the district receiver; a device heartbeat.
+
+The event log is the outbox. The uplink reads events after its durable cursor,
+posts them in batches to ``[uplink] url``/events and moves the cursor only after
+the receiver acknowledged them. Offline days therefore lose nothing and reorder
+nothing: the events wait in the store (retention never deletes events past the
+lowest cursor, see :meth:`kiosk.store.Store.prune`) and go in order of ``seq``
+when the link is back. A batch that reached the server but whose reply was lost
+is sent again; the receiver drops what it already holds by site id + ``seq``.
+
+Every call has a timeout, TLS is always verified (``ca_bundle`` for a district's
+own CA), and failures wait an exponentially growing, jittered delay; a 429 reply's
+``Retry-After`` is honoured. The wire format is in docs/uplink.md.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import random
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from ipaddress import ip_address
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from . import __version__
+from .config import Config, ConfigError
+from .consumer import Consumer
+from .store import Event, Store
+
+log = logging.getLogger(__name__)
+
+#: Version of the JSON documents in docs/uplink.md.
+WIRE_SCHEMA = 1
+#: Longest Retry-After honoured; a misconfigured server must not silence a site for days.
+MAX_RETRY_AFTER = 3600.0
+
+
+class UplinkError(Exception):
+    """A send that did not get acknowledged; ``kind`` names the cause for logs and metrics."""
+
+    def __init__(self, kind: str, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.kind = kind
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class UplinkSettings:
+    """What the uplink needs from ``[uplink]`` and ``[site]``."""
+
+    url: str
+    token: str
+    site: str
+    ca_bundle: str = ""
+    batch_size: int = 200
+    timeout: float = 10.0
+    heartbeat_seconds: float = 60.0
+    max_backoff: float = 300.0
+    min_backoff: float = 1.0
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> UplinkSettings:
+        """Read and check ``[uplink]``; raises ConfigError naming the key and the fix."""
+        u = cfg.uplink
+        problems = []
+        where = f"{cfg.source}: uplink"
+        url = u.url.strip().rstrip("/")
+        url_problem = check_url(url)
+        if url_problem:
+            problems.append(f"{where}.url: {url_problem}")
+        token = u.token
+        if u.token_file:
+            try:
+                token = Path(u.token_file).read_text(encoding="utf-8").strip()
+            except OSError as e:
+                problems.append(
+                    f"{where}.token_file: cannot read {u.token_file} ({e.strerror}); "
+                    "check the path and that the kiosk user may read it"
+                )
+        if not token and not problems:
+            problems.append(
+                f"{where}.token: empty; set the token the district issued to this site "
+                '(token = "…" or token_file = "/etc/kiosk/uplink.token")'
+            )
+        if u.ca_bundle and not Path(u.ca_bundle).is_file():
+            problems.append(
+                f"{where}.ca_bundle: {u.ca_bundle} does not exist; give the PEM file of the "
+                "district's CA, or \"\" to use the system's CAs"
+            )
+        if problems:
+            raise ConfigError(problems)
+        return cls(
+            url=url,
+            token=token,
+            site=cfg.site.id,
+            ca_bundle=u.ca_bundle,
+            batch_size=u.batch_size,
+            timeout=u.timeout,
+            heartbeat_seconds=u.heartbeat_seconds,
+            max_backoff=u.max_backoff,
+        )
+
+
+def check_url(url: str) -> str | None:
+    """Why ``url`` cannot be an uplink URL, or None. Plain http is for loopback tests only."""
+    if not url:
+        return (
+            'empty; set the district receiver\'s address, e.g. "https://tiepnhan.quan.gov.vn/kiosk"'
+        )
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return None
+    if parts.scheme == "http" and parts.hostname:
+        host = parts.hostname
+        try:
+            if host == "localhost" or ip_address(host).is_loopback:
+                return None
+        except ValueError:
+            pass
+        return f'"{url}" is plain http; use https:// (events must not cross the LAN unencrypted)'
+    return f'"{url}" is not a web address; write it like "https://tiepnhan.quan.gov.vn/kiosk"'
+
+
+def latest_event(store: Store, type: str) -> Event | None:
+    """The newest event of one type (``printer_status``, ``display_link``), or None."""
+    with store.read() as tx:
+        row = tx.c.execute(
+            "SELECT seq, at, day, type, code, payload FROM events WHERE type = ? "
+            "ORDER BY seq DESC LIMIT 1",
+            (type,),
+        ).fetchone()
+    return Event(row[0], row[1], row[2], row[3], row[4], json.loads(row[5])) if row else None
+
+
+def backlog(store: Store, cursor_name: str = "uplink") -> int:
+    """Events written but not yet acknowledged by the receiver."""
+    cursor = store.cursor(cursor_name)
+    with store.read() as tx:
+        return int(
+            tx.c.execute("SELECT COUNT(*) FROM events WHERE seq > ?", (cursor,)).fetchone()[0]
+        )
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+PAPER = {"ok": "ok", "paper_near_end": "near_end", "paper_out": "out"}
+
+
+def device_health(store: Store, started_at: float, now: float) -> dict[str, Any]:
+    """Printer, paper, display link, disk, version and uptime, as sent in a heartbeat."""
+    health: dict[str, Any] = {}
+    p = latest_event(store, "printer_status")
+    state = str(p.payload.get("state", "unknown")) if p else "unknown"
+    health["printer"] = {
+        "state": state,
+        "paper": PAPER.get(state, "unknown"),
+        "detail": p.payload.get("detail", "") if p else "no printer report yet",
+        "since": _iso(p.at) if p else None,
+    }
+    d = latest_event(store, "display_link")
+    health["display_link"] = {
+        "state": str(d.payload.get("state", "unknown")) if d else "unknown",
+        "detail": d.payload.get("detail", "") if d else "no display-link report yet",
+        "since": _iso(d.at) if d else None,
+    }
+    folder = store.path.parent if str(store.path) != ":memory:" else Path(".")
+    try:
+        du = shutil.disk_usage(folder)
+        health["disk"] = {
+            "path": str(folder),
+            "free_bytes": du.free,
+            "total_bytes": du.total,
+            "free_percent": round(100 * du.free / du.total, 1) if du.total else None,
+        }
+    except OSError as e:
+        health["disk"] = {"path": str(folder), "error": e.strerror}
+    health["version"] = __version__
+    health["uptime_seconds"] = round(now - started_at, 1)
+    try:
+        health["system_uptime_seconds"] = float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        health["system_uptime_seconds"] = None
+    return health
+
+
+class Uplink(Consumer):
+    """The uplink consumer: batches to ``/events``, heartbeats to ``/heartbeat``."""
+
+    name = "uplink"
+    idle_wait = 5.0
+
+    def __init__(
+        self,
+        store: Store,
+        settings: UplinkSettings,
+        *,
+        session: requests.Session | None = None,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ):
+        super().__init__(store)
+        self.settings = settings
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.started_at = clock()
+        self.session = session or requests.Session()
+        self.session.headers.update(
+            {
+                "Authorization": f"Bearer {settings.token}",
+                "Content-Type": "application/json; charset=utf-8",
+                "User-Agent": f"queue-kiosk/{__version__}",
+            }
+        )
+        #: Shrinks when the receiver answers 413 (batch too large).
+        self.batch_size = settings.batch_size
+        self.sent = 0
+        self.last_ok: float | None = None
+        self.last_heartbeat: float | None = None
+        # Register the cursor now: from here on retention keeps every unsent event even
+        # if nothing has been sent yet (Store.prune keeps events past the lowest cursor).
+        with store.transaction() as tx:
+            tx.c.execute(
+                "INSERT OR IGNORE INTO cursors(name, seq, updated_at) VALUES (?, 0, ?)",
+                (self.name, clock()),
+            )
+
+    # ------------------------------------------------------------------ HTTP
+    def _post(self, path: str, doc: dict[str, Any]) -> dict[str, Any]:
+        url = f"{self.settings.url}/{path}"
+        body = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        try:
+            r = self.session.post(
+                url,
+                data=body,
+                timeout=(self.settings.timeout, self.settings.timeout),
+                verify=self.settings.ca_bundle or True,
+            )
+        except requests.exceptions.SSLError as e:
+            raise UplinkError(
+                "tls",
+                f"the certificate of {urlsplit(url).hostname} could not be verified ({_short(e)}); "
+                "if the district uses its own CA, set [uplink] ca_bundle to its PEM file",
+            ) from None
+        except requests.exceptions.Timeout:
+            raise UplinkError(
+                "timeout", f"no reply from {url} within {self.settings.timeout:g} s"
+            ) from None
+        except requests.exceptions.RequestException as e:
+            raise UplinkError("network", f"cannot reach {url}: {_short(e)}") from None
+        return self._reply(r, url)
+
+    def _reply(self, r: requests.Response, url: str) -> dict[str, Any]:
+        code = r.status_code
+        if code == 429:
+            ra = parse_retry_after(r.headers.get("Retry-After"), self.clock())
+            raise UplinkError("rate_limited", f"{url} asks to slow down (HTTP 429)", ra)
+        if code in (401, 403):
+            raise UplinkError(
+                "auth",
+                f"{url} refused the token (HTTP {code}); check [uplink] token with the district",
+            )
+        if code == 404:
+            raise UplinkError("rejected", f"{url} does not exist (HTTP 404); check [uplink] url")
+        if code == 413:
+            raise UplinkError("too_large", f"{url} finds the batch too large (HTTP 413)")
+        if code >= 500 or code == 408:
+            raise UplinkError("server", f"{url} failed (HTTP {code}); will retry")
+        if not 200 <= code < 300:
+            raise UplinkError(
+                "rejected", f"{url} rejected the request (HTTP {code}): {r.text[:200]}"
+            )
+        try:
+            doc = r.json()
+        except ValueError:
+            raise UplinkError(
+                "bad_reply", f"{url} answered HTTP {code} but not with JSON; will send again"
+            ) from None
+        if not isinstance(doc, dict):
+            raise UplinkError("bad_reply", f"{url} answered JSON that is not an object")
+        return doc
+
+    # ------------------------------------------------------------------ events
+    def send_batch(self) -> int:
+        """Send the next batch after the cursor; returns the events acknowledged (0 = none left).
+
+        The cursor moves only to what the receiver acknowledged (``last_seq`` of its reply).
+        """
+        cursor = self.cursor
+        events = self.store.events_since(cursor, limit=self.batch_size)
+        if not events:
+            return 0
+        doc = {
+            "schema": WIRE_SCHEMA,
+            "site": self.settings.site,
+            "sent_at": _iso(self.clock()),
+            "after": cursor,
+            "events": [e.as_dict() for e in events],
+        }
+        try:
+            reply = self._post("events", doc)
+        except UplinkError as e:
+            if e.kind == "too_large" and self.batch_size > 1:
+                self.batch_size = max(1, self.batch_size // 2)
+                e.retry_after = 0.0
+            raise
+        acked = reply.get("last_seq")
+        if isinstance(acked, bool) or not isinstance(acked, int):
+            raise UplinkError(
+                "bad_reply",
+                f"the receiver's reply has no whole-number last_seq: {str(reply)[:200]}",
+            )
+        if acked < events[0].seq:
+            raise UplinkError(
+                "bad_reply",
+                f"the receiver acknowledged up to seq {acked}, before this batch "
+                f"({events[0].seq}–{events[-1].seq}); will send again",
+            )
+        acked = min(acked, events[-1].seq)
+        self.store.set_cursor(self.name, acked)
+        n = sum(1 for e in events if e.seq <= acked)
+        self.sent += n
+        self.last_ok = self.clock()
+        return n
+
+    def run_once(self, limit: int = 1_000_000) -> int:
+        """Send batches until the log is drained (or ``limit`` events); raises UplinkError."""
+        done = 0
+        while done < limit:
+            n = self.send_batch()
+            if n == 0:
+                break
+            done += n
+        return done
+
+    # ------------------------------------------------------------------ heartbeat
+    def heartbeat(self) -> dict[str, Any]:
+        """Post the device health now; returns the document sent. Raises UplinkError."""
+        now = self.clock()
+        doc = {
+            "schema": WIRE_SCHEMA,
+            "site": self.settings.site,
+            "sent_at": _iso(now),
+            **device_health(self.store, self.started_at, now),
+            "uplink": {
+                "backlog": backlog(self.store, self.name),
+                "last_seq": self.store.last_seq(),
+                "last_error": self.last_error,
+            },
+        }
+        self._post("heartbeat", doc)
+        self.last_heartbeat = now
+        return doc
+
+    # ------------------------------------------------------------------ retry policy
+    def retry_delay(self, error: Exception, failures: int) -> float:
+        """Seconds to wait after the ``failures``-th failure in a row.
+
+        Retry-After when the server gave one; otherwise exponential from ``min_backoff``
+        to ``max_backoff`` with "equal jitter" (half fixed, half random), so a fleet of
+        kiosks that lost the link together does not come back in lockstep.
+        """
+        s = self.settings
+        if isinstance(error, UplinkError) and error.retry_after is not None:
+            return min(max(error.retry_after, 0.0), max(MAX_RETRY_AFTER, s.max_backoff))
+        base = min(s.max_backoff, s.min_backoff * 2 ** max(0, failures - 1))
+        return base / 2 + self.rng.uniform(0, base / 2)
+
+    def _loop(self) -> None:
+        failures = 0
+        next_heartbeat = time.monotonic()
+        while not self._stop.is_set():
+            if time.monotonic() >= next_heartbeat:
+                try:
+                    self.heartbeat()
+                except UplinkError as e:
+                    log.info("uplink heartbeat: %s", e)
+                except Exception as e:  # health gathering must never stop the uplink
+                    log.warning("uplink heartbeat: %s: %s", type(e).__name__, e)
+                next_heartbeat = time.monotonic() + self.settings.heartbeat_seconds
+            try:
+                self.run_once()
+            except Exception as e:  # network, server or store: wait and retry the same batch
+                failures += 1
+                self.failures = failures
+                self.last_error = str(e) or type(e).__name__
+                delay = self.retry_delay(e, failures)
+                log.warning("uplink: %s; retrying in %.1f s", self.last_error, delay)
+                self._stop.wait(delay)
+                continue
+            failures = self.failures = 0
+            self.last_error = None
+            wait = max(0.05, min(self.idle_wait, next_heartbeat - time.monotonic()))
+            self.store.wait_for_events(self.cursor, wait, stop=self._stop)
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Seconds from a Retry-After header: a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - now)
+
+
+def _short(e: BaseException) -> str:
+    text = str(e)
+    # urllib3 nests the useful part deep inside; keep the innermost reason.
+    for marker in ("certificate verify failed", "Connection refused", "Name or service not known"):
+        if marker in text:
+            return marker
+    return text[:160]
+
+
+def from_config(cfg: Config, store: Store) -> Uplink:
+    """The uplink of a running kiosk (``[uplink] enabled``)."""
+    return Uplink(store, UplinkSettings.from_config(cfg))
