@@ -7,6 +7,7 @@ its durable cursor, and never blocks the UI.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,20 @@ def start_consumers(
         from .display_link import DisplayLink
 
         consumers.append(DisplayLink(queue, port=overrides.display_port))
+    # District uplink, Prometheus metrics, booking list (kiosk/uplink.py, metrics.py,
+    # appointments.py). A bad [uplink] must not stop the office: log it, run without.
+    if cfg.uplink.enabled:
+        from .config import ConfigError
+        from .uplink import from_config as uplink_from_config
+
+        try:
+            consumers.append(uplink_from_config(cfg, queue.store))
+        except ConfigError as e:
+            logging.getLogger("kiosk.uplink").error("uplink off: %s", e)
+    if cfg.metrics.enabled:
+        from .metrics import from_config as metrics_from_config
+
+        consumers.append(metrics_from_config(cfg, queue.store))
     for c in consumers:
         c.start()
     return consumers
