@@ -117,7 +117,7 @@ def test_service_is_rated_ok_or_safe_by_systemd_analyze_security(unit: str) -> N
     score, level = exposure(unit)
     print(f"{unit}: {score} {level}")
     assert level in ("SAFE", "OK"), f"{unit}: {score} {level}"
-    assert score < 2.0, f"{unit} became more exposed ({score}); docs/deployment.md records 1.6"
+    assert score < 2.0, f"{unit} became more exposed ({score}); docs/deployment.md records 1.5"
 
 
 def test_kiosk_service_is_a_watched_notify_service_on_tty1() -> None:
