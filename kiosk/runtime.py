@@ -51,6 +51,10 @@ def start_consumers(
         from .metrics import from_config as metrics_from_config
 
         consumers.append(metrics_from_config(cfg, queue.store))
+    if cfg.appointments.enabled:
+        from .appointments import from_config as bookings_from_config
+
+        consumers.append(bookings_from_config(cfg, queue))
     for c in consumers:
         c.start()
     return consumers

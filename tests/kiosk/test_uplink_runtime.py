@@ -18,7 +18,9 @@ from tests.conftest import EXAMPLE
 def test_start_consumers_runs_uplink_and_metrics_when_enabled(store, tmp_path):
     db = ReceiverDB(tmp_path / "r.db")
     server = make_server("127.0.0.1", 0, Receiver(db, {"t": "*"}))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
     raw = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
     raw["display"]["enabled"] = False
     raw["uplink"].update(
