@@ -163,7 +163,15 @@ class App:
                 phase = int(now / FLASH_PERIOD_S) % 2 if flashing else -1
                 key = (v.version, int(wall), phase)
                 scrolling = renderer.notice_scrolls(v)
-                if key != drawn:
+                if drawn is not None and key[0] == drawn[0] and key[2] == drawn[2] == -1:
+                    if key[1] != drawn[1]:
+                        # Only the clock moved: redraw the header strip, not the screen.
+                        pygame.display.update(renderer.draw_header(v, wall))
+                        drawn = key
+                    if scrolling:
+                        renderer.draw_notice(v, now)
+                        pygame.display.update(renderer.notice_rect)
+                elif key != drawn:
                     renderer.draw(v, now, wall)
                     pygame.display.flip()
                     self.frames_drawn += 1

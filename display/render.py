@@ -38,6 +38,14 @@ WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu",
 FLASH_PERIOD_S = 0.5
 
 
+#: Memory for rendered text kept between redraws.
+TEXT_CACHE_BYTES = 6 * 1024 * 1024
+
+
+def _bytes(surf: pygame.Surface) -> int:
+    return surf.get_width() * surf.get_height() * surf.get_bytesize()
+
+
 def font_path(name: str = REGULAR) -> Path:
     """The first font file found (``$HALL_DISPLAY_FONT_DIR`` first); raises FileNotFoundError."""
     dirs = list(FONT_DIRS)
@@ -63,6 +71,7 @@ class Renderer:
         self._texts: OrderedDict[tuple[str, int, bool, tuple[int, int, int]], pygame.Surface] = (
             OrderedDict()
         )
+        self._cached_bytes = 0
         self.paths = {False: str(font_path(REGULAR)), True: str(font_path(BOLD))}
         self.notice_x = 0.0
         self.notice_rect = pygame.Rect(0, int(self.h * 0.93), self.w, self.h - int(self.h * 0.93))
@@ -83,8 +92,11 @@ class Renderer:
         if surf is None:
             surf = self.font(px, bold).render(s, True, color)
             self._texts[key] = surf
-            if len(self._texts) > 400:
-                self._texts.popitem(last=False)
+            self._cached_bytes += _bytes(surf)
+            # Bounded by memory, not entries: one big ticket number is ~0.7 MB at 1080p.
+            while self._cached_bytes > TEXT_CACHE_BYTES and len(self._texts) > 1:
+                _, old = self._texts.popitem(last=False)
+                self._cached_bytes -= _bytes(old)
         else:
             self._texts.move_to_end(key)
         return surf
@@ -132,9 +144,18 @@ class Renderer:
         self._waiting(v)
         self.draw_notice(v, now_mono)
 
+    @property
+    def header_rect(self) -> pygame.Rect:
+        return pygame.Rect(0, 0, self.w, int(self.h * 0.09))
+
+    def draw_header(self, v: View, wall: float) -> pygame.Rect:
+        """Redraw only the header (the clock ticking); returns the area to update."""
+        self._header(v, wall)
+        return self.header_rect
+
     def _header(self, v: View, wall: float) -> None:
         h, w = self.h, self.w
-        pygame.draw.rect(self.surface, PANEL, (0, 0, w, int(h * 0.09)))
+        pygame.draw.rect(self.surface, PANEL, self.header_rect)
         title = v.site or "Bộ phận tiếp nhận và trả kết quả"
         self.blit(
             title, self.px(0.042), int(w * 0.015), int(h * 0.022), bold=True, max_w=int(w * 0.5)
@@ -227,7 +248,7 @@ class Renderer:
         cols = 1 if len(counters) <= 8 else 2
         per_col = -(-len(counters) // cols)
         top = y0 + int(h * 0.065)
-        row = min(int(h * 0.05), (y0 + height - top - 8) // per_col)
+        row = min(int(h * 0.068), (y0 + height - top - 8) // per_col)
         px = max(10, int(row * 0.8))
         col_w = width // cols
         for i, c in enumerate(counters):

@@ -292,3 +292,35 @@ def test_many_counters_and_long_names_fit_the_screen(fonts_ready):
     r.draw(state.view(), time.monotonic(), state.now())
     assert r.fit("Lao động – Thương binh và Xã hội", 40, 200).endswith("…")
     assert r.font(40).size(r.fit("Lao động – Thương binh và Xã hội", 40, 200))[0] <= 200
+
+
+def test_screenshot_of_the_real_app_under_xvfb(tmp_path):
+    out = tmp_path / "shot.png"
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "display" / "xvfb_screenshot.py")]
+        + ["--out", str(out), "--size", "1280x720"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    from PIL import Image
+
+    img = Image.open(out).convert("RGB")
+    assert img.size == (1280, 720)
+    colors = img.getcolors(maxcolors=1 << 20) or []
+    top = {c for _, c in sorted(colors, reverse=True)[:6]}
+    assert render.BG in top and render.ACCENT in top  # drawn, not a blank X screen
+
+
+def test_rendered_text_cache_stays_within_its_memory_bound(fonts_ready):
+    surface = pygame.Surface((1920, 1080))
+    r = render.Renderer(surface)
+    state = HallState()
+    state.apply_snapshot(_snapshot())
+    for i in range(150):  # a busy day: every call a new big number
+        state.apply_call(p.Call(f"A{i:03d}", 1 + i % 5, call_id=1000 + i))
+        r.draw(state.view(), time.monotonic(), state.now())
+    total = sum(s.get_width() * s.get_height() * s.get_bytesize() for s in r._texts.values())
+    assert total <= render.TEXT_CACHE_BYTES
