@@ -63,7 +63,6 @@ def _voice_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--numbers",
         choices=("number", "digits"),
-        default="number",
         help="read 1025 as 'một nghìn không trăm hai mươi lăm' (number) or 'một không hai năm' (digits)",
     )
     p.add_argument("--no-chime", action="store_true", help="no chime before each call")
@@ -82,9 +81,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="show the hall display fed by the kiosk over a serial line")
     r.add_argument("--port", required=True, help="serial port, e.g. /dev/ttyUSB0 or /dev/pts/5")
-    r.add_argument("--baud", type=_baud, default=115200, help="baud rate (default 115200)")
     r.add_argument(
-        "--address", type=_address, default=0, help="this display's address (0 = hall display)"
+        "--config",
+        type=Path,
+        metavar="PATH",
+        help="site file: [display] baud/address and [announcer] are read from it",
+    )
+    r.add_argument("--baud", type=_baud, help="baud rate (default 115200, or the site file's)")
+    r.add_argument(
+        "--address", type=_address, help="this display's address (0 = hall display, the default)"
     )
     r.add_argument("--windowed", action="store_true", help="a window instead of full screen")
     r.add_argument("--size", type=_size, help="window size, e.g. 1280x720 (default: the screen)")
@@ -152,7 +157,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         except ValueError as e:
             print(f"hall-display: {e}", file=sys.stderr)
             return EXIT_USAGE
-        a = Announcer(_voice_dirs(args), number_mode=args.numbers, chime=not args.no_chime)
+        a = Announcer(
+            _voice_dirs(args), number_mode=args.numbers or "number", chime=not args.no_chime
+        )
         a.start()
         a.announce(Call(args.code, args.counter))
         a.wait_idle(60)
@@ -163,6 +170,15 @@ def _dispatch(args: argparse.Namespace) -> int:
     # run
     from .app import App, Options
     from .render import REGULAR, font_path
+    from .siteconfig import DisplaySettings, SiteConfigError, read
+
+    site = DisplaySettings()
+    if args.config is not None:
+        try:
+            site = read(args.config)
+        except SiteConfigError as e:
+            print(f"hall-display: {e}", file=sys.stderr)
+            return EXIT_USAGE
 
     try:
         font_path(REGULAR)
@@ -175,17 +191,20 @@ def _dispatch(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    voice_dirs = _voice_dirs(args)
+    if args.config is not None and site.voice_dir is not None:
+        voice_dirs.insert(len(args.voice_dir or []), site.voice_dir)
     opts = Options(
         port=args.port,
-        baud=args.baud,
-        address=args.address,
+        baud=args.baud or site.baud,
+        address=args.address if args.address is not None else site.address,
         windowed=args.windowed,
         size=args.size,
         status_file=args.status_file,
-        voice_dirs=_voice_dirs(args),
-        number_mode=args.numbers,
-        chime=not args.no_chime,
-        mute=args.mute,
+        voice_dirs=voice_dirs,
+        number_mode=args.numbers or site.numbers,
+        chime=site.chime and not args.no_chime,
+        mute=args.mute or not site.announce,
         scroll_fps=args.scroll_fps,
     )
     return App(opts).run(max_seconds=args.seconds)

@@ -324,3 +324,27 @@ def test_rendered_text_cache_stays_within_its_memory_bound(fonts_ready):
         r.draw(state.view(), time.monotonic(), state.now())
     total = sum(s.get_width() * s.get_height() * s.get_bytesize() for s in r._texts.values())
     assert total <= render.TEXT_CACHE_BYTES
+
+
+def test_the_site_file_sets_baud_address_and_voice_and_bad_values_are_named(tmp_path):
+    from display.siteconfig import SiteConfigError, read
+
+    s = read(ROOT / "config" / "example.toml")
+    assert (s.baud, s.address, s.numbers, s.chime) == (115200, 0, "number", True)
+    bad = tmp_path / "site.toml"
+    bad.write_bytes(
+        '\ufeff[display]\r\nbaud = "fast"\r\naddress = 300\r\n[announcer]\r\nnumbers = "roman"\r\n'.encode()
+    )
+    with pytest.raises(SiteConfigError) as e:
+        read(bad)
+    msg = str(e.value)
+    assert "display.baud" in msg and "display.address" in msg and "announcer.numbers" in msg
+    r = subprocess.run(
+        [sys.executable, "-m", "display.cli", "run", "--port", "/dev/null", "--config", str(bad)],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert r.returncode == 2 and "announcer.numbers" in r.stderr and "Traceback" not in r.stderr
