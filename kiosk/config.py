@@ -175,7 +175,7 @@ SCHEMA: dict[str, dict[str, Field]] = {
             "float", 3.0, "Longest wait for the printer before showing the number", min=0, max=30
         ),
         "idle_poll_ms": _f(
-            "int", 40, "Touch polling interval when idle (feedback needs <= 100 ms)", min=5, max=90
+            "int", 60, "Touch polling interval when idle (feedback needs <= 100 ms)", min=5, max=90
         ),
         "active_poll_ms": _f(
             "int", 10, "Touch polling interval while someone is using the screen", min=1, max=50

@@ -27,6 +27,7 @@ class HelpLine:
     keys: str
     vi: str
     en: str
+    group: str = "citizen"  # or "staff"
 
 
 class KeyMap:
@@ -89,39 +90,29 @@ class KeyMap:
         return None
 
     def help_lines(self) -> list[HelpLine]:
-        """What the on-screen help overlay lists."""
+        """What the on-screen help overlay lists: citizens' keys, then staff keys."""
         k = self.cfg.keys
-        out = [
-            HelpLine(
-                " ".join(s.key.upper() for s in self.cfg.services if s.key),
-                "Lấy số: "
-                + ", ".join(f"{s.key.upper()} {s.name}" for s in self.cfg.services if s.key),
-                "Take a ticket: "
-                + ", ".join(f"{s.key.upper()} {s.name_en}" for s in self.cfg.services if s.key),
-            ),
-            HelpLine(
-                k.priority.upper(),
-                "rồi phím dịch vụ: số ưu tiên",
-                "then a service key: priority ticket",
-            ),
+        out = [HelpLine(s.key.upper(), s.name, s.name_en) for s in self.cfg.services if s.key]
+        out += [
+            HelpLine(f"{k.priority.upper()}, 1…", "số ưu tiên", "priority ticket"),
             HelpLine(k.language.upper(), "Tiếng Việt / English", "Tiếng Việt / English"),
             HelpLine(k.help.upper(), "ẩn / hiện bảng phím", "show / hide this help"),
+            HelpLine("Esc", "quay lại", "back"),
         ]
         if self.staff:
             n = min(len(self.cfg.counters), 12)
             out += [
-                HelpLine(f"F1–F{n}", "chọn quầy", "select counter"),
-                HelpLine(k.next.upper(), "gọi số tiếp theo", "call next"),
-                HelpLine(k.recall.upper(), "gọi lại", "recall"),
-                HelpLine(k.skip.upper(), "vắng mặt, gọi số sau", "no-show, call next"),
-                HelpLine(
-                    k.transfer.upper(), "chuyển sang dịch vụ khác", "transfer to another service"
-                ),
-                HelpLine(
-                    " ".join(r.upper() for r in k.rate),
-                    "Rất hài lòng / Hài lòng / Chưa hài lòng",
-                    "very satisfied / satisfied / not satisfied",
-                ),
+                HelpLine(f"F1–F{n}", "chọn quầy", "select counter", "staff"),
+                HelpLine(k.next.upper(), "gọi số tiếp theo", "call next", "staff"),
+                HelpLine(k.recall.upper(), "gọi lại", "recall", "staff"),
+                HelpLine(k.skip.upper(), "vắng mặt, gọi số sau", "no-show, call next", "staff"),
+                HelpLine(k.transfer.upper(), "chuyển dịch vụ khác", "transfer", "staff"),
             ]
-        out.append(HelpLine("Esc", "quay lại", "back"))
+            for key, vi, en in zip(
+                k.rate,
+                ("Rất hài lòng", "Hài lòng", "Chưa hài lòng"),
+                ("very satisfied", "satisfied", "not satisfied"),
+                strict=False,
+            ):
+                out.append(HelpLine(key.upper(), vi, en, "staff"))
         return out

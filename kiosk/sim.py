@@ -217,7 +217,7 @@ def demo_script(cfg: Config, seed: int = 1, minutes: int = 240) -> list[Step]:
 
 @contextmanager
 def hall_display(
-    out: Path, *, windowed: bool, mute: bool, baud: int
+    out: Path, *, windowed: bool, mute: bool, baud: int, kiosk_width: int = 1024
 ) -> Iterator[tuple[Path | None, Path | None, str]]:
     """The hall-display app in a second process, joined to the kiosk over a pty pair.
 
@@ -237,7 +237,9 @@ def hall_display(
     cmd += ["--baud", str(baud), "--status-file", str(status)]
     env = dict(os.environ, PYGAME_HIDE_SUPPORT_PROMPT="1")
     if windowed:
-        cmd += ["--windowed", "--size", "1280x720"]
+        # Side by side with the kiosk window (placed at 0,0), on a 1920-wide desktop.
+        cmd += ["--windowed", "--size", "880x495"]
+        env["SDL_VIDEO_WINDOW_POS"] = f"{kiosk_width + 8},0"
     else:
         env.update(SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy")
     if mute or not windowed:
@@ -601,11 +603,14 @@ def run_windows(args: argparse.Namespace, cfg: Config) -> int:
     with ExitStack() as stack:
         port, _status, note = (
             stack.enter_context(
-                hall_display(out, windowed=True, mute=args.mute, baud=cfg.display.baud)
+                hall_display(
+                    out, windowed=True, mute=args.mute, baud=cfg.display.baud, kiosk_width=size[0]
+                )
             )
             if not args.no_display
             else (None, None, "hall display off")
         )
+        os.environ.setdefault("SDL_VIDEO_WINDOW_POS", "0,0")
         print(note)
         print(
             f"Tickets are written to {out / 'tickets'}/ as PNG. Press H in the kiosk window for the keys."

@@ -338,14 +338,20 @@ class Renderer:
                 surf,
                 t("remember", m.lang),
                 note.inflate(-20, -6),
-                round(note.h * 0.34),
+                round(min(note.h * 0.34, b.w * 0.055)),
                 ALERT,
                 True,
                 2,
             )
         else:
             draw_text(
-                surf, t("take_ticket_paper", m.lang), note, round(note.h * 0.34), SERVICE, True, 2
+                surf,
+                t("take_ticket_paper", m.lang),
+                note,
+                round(min(note.h * 0.34, b.w * 0.055)),
+                SERVICE,
+                True,
+                2,
             )
         draw_text(
             surf,
@@ -445,43 +451,53 @@ class Renderer:
     def _help(self, surf: pygame.Surface, m: Model, L: Layout) -> None:
         assert self.keymap is not None
         lines = self.keymap.help_lines()
-        panel = Rect(L.w // 12, L.h // 12, L.w * 10 // 12, L.h * 10 // 12)
+        columns = [
+            [x for x in lines if x.group == "citizen"],
+            [x for x in lines if x.group == "staff"],
+        ]
+        columns = [c for c in columns if c]
+        panel = L.header.copy()
+        panel.update(L.margin, L.margin, L.w - 2 * L.margin, L.h - 2 * L.margin)
         shade = pygame.Surface(panel.size, pygame.SRCALPHA)
-        shade.fill((10, 14, 24, 235))
+        shade.fill((10, 14, 24, 240))
         surf.blit(shade, panel.topleft)
-        row_h = panel.h // (len(lines) + 2)
+        rows = max(len(c) for c in columns)
+        row_h = min(panel.h // (rows + 2), 56)
         title = t("help_title", m.lang)
         if self.keymap.staff and m.counter is not None:
             title += " — " + t("counter_selected", m.lang, name=m.cfg.counter(m.counter).name)
         draw_text(
             surf,
             title,
-            Rect(panel.x, panel.y + row_h // 3, panel.w, row_h),
+            Rect(panel.x, panel.y + row_h // 4, panel.w, row_h),
             round(row_h * 0.6),
             GOLD,
             True,
             1,
         )
-        key_w = panel.w // 5
-        for i, line in enumerate(lines):
-            y = panel.y + (i + 1) * row_h + row_h // 3
-            draw_text(
-                surf,
-                line.keys,
-                Rect(panel.x + 16, y, key_w, row_h),
-                round(row_h * 0.5),
-                GOLD,
-                True,
-                1,
-            )
-            text = line.vi if m.lang == "vi" else line.en
-            draw_text(
-                surf,
-                text,
-                Rect(panel.x + key_w + 32, y, panel.w - key_w - 48, row_h),
-                round(row_h * 0.45),
-                WHITE,
-                False,
-                1,
-                "left",
-            )
+        col_w = panel.w // len(columns)
+        key_w = col_w // 4
+        for ci, col in enumerate(columns):
+            x0 = panel.x + ci * col_w
+            for i, line in enumerate(col):
+                y = panel.y + (i + 1) * row_h + row_h // 2
+                draw_text(
+                    surf,
+                    line.keys,
+                    Rect(x0 + 8, y, key_w, row_h),
+                    round(row_h * 0.5),
+                    GOLD,
+                    True,
+                    1,
+                )
+                text = line.vi if m.lang == "vi" else line.en
+                draw_text(
+                    surf,
+                    text,
+                    Rect(x0 + key_w + 20, y, col_w - key_w - 32, row_h),
+                    round(row_h * 0.45),
+                    WHITE,
+                    False,
+                    1,
+                    "left",
+                )
