@@ -147,7 +147,8 @@ class Announcer:
                 snd = pygame.mixer.Sound(str(path))
             except Exception as e:
                 log.warning("voice clip %s cannot be read: %s", path, e)
-        self._sounds[clip] = snd
+        if snd is not None:  # a missing clip may appear later (make-voice still running)
+            self._sounds[clip] = snd
         return snd
 
     def build(self, clips: Sequence[str]) -> Any:

@@ -23,12 +23,15 @@ from types import FrameType
 from . import protocol as p
 from .announcer import Announcer
 from .receiver import Receiver
+from .sdnotify import Notifier
 from .state import HallState, status_dict, write_status
 
 log = logging.getLogger(__name__)
 
 #: Voice folders searched in order: recordings a site dropped in, then generated clips.
 SITE_VOICE_DIR = Path("/etc/hall-display/voice")
+#: Where ``hall-display make-voice`` writes by default (the image's install step runs it).
+STATE_VOICE_DIR = Path("/var/lib/hall-display/voice")
 BUILT_VOICE_DIR = Path("/usr/share/hall-display/voice")
 CACHE_VOICE_DIR = (
     Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "hall-display" / "voice"
@@ -44,7 +47,7 @@ class Options:
     size: tuple[int, int] | None = None
     status_file: Path | None = None
     voice_dirs: list[Path] = field(
-        default_factory=lambda: [SITE_VOICE_DIR, BUILT_VOICE_DIR, CACHE_VOICE_DIR]
+        default_factory=lambda: [SITE_VOICE_DIR, STATE_VOICE_DIR, BUILT_VOICE_DIR, CACHE_VOICE_DIR]
     )
     number_mode: str = "number"
     chime: bool = True
@@ -144,6 +147,9 @@ class App:
             self.opts.address,
         )
         deadline = time.monotonic() + max_seconds if max_seconds else None
+        notifier = Notifier()
+        ready = False
+        next_ping = 0.0
         drawn: tuple[int, int, int] | None = None
         written = -1
         scroll_step = 1.0 / max(1.0, self.opts.scroll_fps)
@@ -179,6 +185,14 @@ class App:
                 elif scrolling:
                     renderer.draw_notice(v, now)
                     pygame.display.update(renderer.notice_rect)
+                if not ready:
+                    # The first frame is on screen: systemd may consider us started.
+                    notifier.notify(f"READY=1\nSTATUS=showing on {size[0]}x{size[1]}")
+                    ready = True
+                if notifier.watchdog_interval and now >= next_ping:
+                    # Pinged from the main loop: a hung loop stops the pings and gets restarted.
+                    notifier.notify("WATCHDOG=1")
+                    next_ping = now + notifier.watchdog_interval
                 if self.opts.status_file is not None and v.version != written:
                     try:
                         write_status(self.opts.status_file, status_dict(v))
@@ -192,9 +206,12 @@ class App:
                     timeout = min(timeout, v.flash_until - now + 0.002)
                 if scrolling:
                     timeout = min(timeout, scroll_step)
+                if notifier.watchdog_interval:
+                    timeout = min(timeout, next_ping - now)
                 self.wake.wait(max(0.002, timeout))
                 self.wake.clear()
         finally:
+            notifier.notify("STOPPING=1")
             self.receiver.stop()
             self.announcer.stop()
             pygame.quit()

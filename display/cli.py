@@ -58,7 +58,7 @@ def _voice_args(p: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="DIR",
         help="folder of <clip>.wav files, searched first (repeatable); "
-        "default /etc/hall-display/voice, /usr/share/hall-display/voice, ~/.cache/hall-display/voice",
+        "default /etc/hall-display/voice, /var/lib/hall-display/voice, /usr/share/hall-display/voice, ~/.cache/hall-display/voice",
     )
     p.add_argument(
         "--numbers",
@@ -74,6 +74,17 @@ def _voice_dirs(args: argparse.Namespace) -> list[Path]:
     return list(args.voice_dir or []) + Options(port="").voice_dirs
 
 
+#: Where the site file is looked for when --config is not given (as the kiosk does).
+SITE_FILES = (Path("/boot/firmware/kiosk.toml"), Path("/etc/kiosk/kiosk.toml"))
+
+
+def _find_site_file() -> Path | None:
+    env = os.environ.get("KIOSK_CONFIG")
+    if env:
+        return Path(env)
+    return next((f for f in SITE_FILES if f.is_file()), None)
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="hall-display", description=__doc__.split("\n\n")[0])
     ap.add_argument("--debug", action="store_true", help="verbose logs and tracebacks")
@@ -85,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--config",
         type=Path,
         metavar="PATH",
-        help="site file: [display] baud/address and [announcer] are read from it",
+        help="site file: [display] baud/address and [announcer] are read from it "
+        "(default: $KIOSK_CONFIG, /boot/firmware/kiosk.toml, /etc/kiosk/kiosk.toml if present)",
     )
     r.add_argument("--baud", type=_baud, help="baud rate (default 115200, or the site file's)")
     r.add_argument(
@@ -107,7 +119,13 @@ def build_parser() -> argparse.ArgumentParser:
     _voice_args(r)
 
     m = sub.add_parser("make-voice", help="generate the voice clips with espeak-ng")
-    m.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the clips")
+    m.add_argument(
+        "--out",
+        type=Path,
+        default=Path("/var/lib/hall-display/voice"),
+        metavar="DIR",
+        help="folder for the clips (default /var/lib/hall-display/voice)",
+    )
     m.add_argument("--speed", type=int, default=150, help="words a minute (espeak-ng -s)")
 
     s = sub.add_parser("say", help="announce one call through the speakers and exit")
@@ -173,6 +191,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     from .siteconfig import DisplaySettings, SiteConfigError, read
 
     site = DisplaySettings()
+    if args.config is None:
+        args.config = _find_site_file()
     if args.config is not None:
         try:
             site = read(args.config)

@@ -348,3 +348,32 @@ def test_the_site_file_sets_baud_address_and_voice_and_bad_values_are_named(tmp_
         timeout=30,
     )
     assert r.returncode == 2 and "announcer.numbers" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_under_systemd_it_reports_ready_after_the_first_frame_and_pings_the_watchdog(tmp_path):
+    import socket
+
+    sock_path = tmp_path / "notify.sock"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(sock_path))
+    sock.settimeout(10)
+    env = dict(ENV, NOTIFY_SOCKET=str(sock_path), WATCHDOG_USEC="400000")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "display.cli", "run", "--port", str(tmp_path / "none"), "--mute"],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        msgs = []
+        t0 = time.monotonic()
+        while sum(m == "WATCHDOG=1" for m in msgs) < 3:
+            msgs.append(sock.recv(4096).decode())
+        assert msgs[0].startswith("READY=1")
+        assert time.monotonic() - t0 < 8
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
+        sock.close()
+    assert proc.returncode == 0
