@@ -31,8 +31,8 @@ DATA_MB=512
 XZ=no
 BOOT_MB=256
 # Installed into the image at build time: the screen stack SDL's kmsdrm driver
-# loads (GBM, EGL, GLES, Mesa's vc4/v3d drivers) and name resolution.
-EXTRA_PACKAGES="libgbm1 libegl1 libgles2 libgl1-mesa-dri systemd-resolved"
+# loads (GBM, EGL, GLES, Mesa's vc4/v3d drivers), name resolution, and the voice.
+EXTRA_PACKAGES="libgbm1 libegl1 libgles2 libgl1-mesa-dri systemd-resolved espeak-ng"
 
 while [ $# -gt 0 ]; do
     case $1 in
@@ -53,7 +53,7 @@ case $ROLE in kiosk | display) ;; *) die "--role must be kiosk or display" ;; es
 [ -z "$SITE" ] || [ -f "$SITE" ] || die "site file $SITE not found"
 [ -z "$FROM" ] || [ -f "$FROM" ] || die "$FROM not found"
 OUT=${OUT:-$WORK_DIR/kiosk-$MODE.img}
-need sfdisk losetup mkfs.vfat mkfs.ext4 e2fsck resize2fs chroot tar xz
+need sfdisk losetup mkfs.vfat mcopy mkfs.ext4 e2fsck resize2fs chroot tar xz
 [ "$MODE" = raspios ] || need debootstrap
 if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] && [ "$(uname -m)" != aarch64 ]; then
     mountpoint -q /proc/sys/fs/binfmt_misc || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || true
@@ -74,6 +74,7 @@ cleanup() {
     rmdir "$MNT" 2>/dev/null
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 # Partition N of the image as its own loop device (offsets, so no partition
 # scanning is needed: works in containers without udev).
@@ -138,9 +139,14 @@ mount "$ROOT_DEV" "$MNT"
 if [ "$MODE" = debian ]; then
     step "unpacking the Debian root"
     tar -C "$MNT" --numeric-owner -xf "$TARBALL"
+    chmod 0755 "$MNT"
 fi
 mkdir -p "$MNT/boot/firmware" "$MNT/data"
-mount "$BOOT_DEV" "$MNT/boot/firmware"
+# The boot partition is filled with mtools at the end rather than mounted: kernels
+# without vfat (containers, CI) can build too. Meanwhile it is a plain folder.
+if [ "$MODE" = raspios ]; then
+    mcopy -s -n -i "$BOOT_DEV" '::/*' "$MNT/boot/firmware/"
+fi
 mount "$DATA_DEV" "$MNT/data"
 chroot_mounts "$MNT"
 # Name resolution for apt inside the chroot; restored below.
@@ -173,7 +179,6 @@ EOF
 if [ "$MODE" = raspios ]; then
     # Raspberry Pi OS mounts its boot partition by PARTUUID; keep its fstab lines
     # for / out (the overlay is the root) and use our labels.
-    fatlabel "$BOOT_DEV" KIOSKBOOT >/dev/null 2>&1 || true
     for f in "$MNT"/boot/firmware/cmdline.txt; do
         # No first-boot resize (the data partition follows the root) and root by label.
         sed -i -e 's# init=[^ ]*firstboot##; s# init=[^ ]*init_resize.sh##' \
@@ -241,6 +246,11 @@ else
     ln -s /run/systemd/resolve/stub-resolv.conf "$MNT/etc/resolv.conf"
 fi
 [ -f "$MNT/etc/ld.so.preload.kiosk-build" ] && mv "$MNT/etc/ld.so.preload.kiosk-build" "$MNT/etc/ld.so.preload"
+step "writing the boot partition (FAT32, label KIOSKBOOT)"
+mkfs.vfat -F 32 -n KIOSKBOOT "$BOOT_DEV" >/dev/null
+mcopy -s -Q -D o -i "$BOOT_DEV" "$MNT"/boot/firmware/* ::/
+mdir -i "$BOOT_DEV" ::/ | tail -2 >&2
+rm -rf "${MNT:?}"/boot/firmware/*
 used=$(df -m --output=used "$MNT" | tail -1)
 umount_below "$MNT"
 e2fsck -fy "$ROOT_DEV" >/dev/null 2>&1 || true

@@ -11,6 +11,8 @@
 # units, udev rules and log limits, enables the services of the chosen role, and
 # writes the site file /boot/firmware/kiosk.toml from the example if there is none.
 set -euo pipefail
+# Whatever umask sudo passes on, the kiosk user must be able to run what is installed.
+umask 022
 
 KIOSK_USER=kiosk
 # Groups the services need: GPIO chips, serial adapters, USB printers, the screen
@@ -76,6 +78,7 @@ python3 -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null ||
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
 command -v aplay >/dev/null || missing+=(alsa-utils)
+command -v espeak-ng >/dev/null || missing+=(espeak-ng) # the voice clips
 if [ ${#missing[@]} -gt 0 ]; then
     if [ $APT = yes ]; then
         say "installing Debian packages: ${missing[*]}"
@@ -172,11 +175,15 @@ if [ "$ROLE" = kiosk ]; then
 fi
 
 # ---------------------------------------------------------------- voice clips
+VOICE=/usr/share/hall-display/voice
 if "$VENV/bin/hall-display" --help 2>/dev/null | grep -q make-voice; then
-    say "making the voice clips (hall-display make-voice)"
-    install -d -o "$KIOSK_USER" -g "$KIOSK_USER" -m 0750 /var/lib/hall-display
-    runuser -u "$KIOSK_USER" -- "$VENV/bin/hall-display" make-voice ||
-        say "warning: hall-display make-voice failed; calls will not be spoken until it succeeds"
+    if command -v espeak-ng >/dev/null; then
+        say "making the voice clips in $VOICE (hall-display make-voice)"
+        "$VENV/bin/hall-display" make-voice --out "$VOICE" >/dev/null ||
+            say "warning: hall-display make-voice failed; calls will not be spoken until it succeeds"
+    else
+        say "note: espeak-ng is missing, so no voice clips were made (apt-get install espeak-ng, then run this again)"
+    fi
 fi
 
 # ---------------------------------------------------------------- enable and start

@@ -56,6 +56,7 @@ bootstrap_tarball() {
     fi
     umount_below "$dir"
     rm -rf "$dir/var/cache/apt/archives/"*.deb
+    chmod 0755 "$dir" # mktemp made it 0700; it becomes the root folder "/"
     tar -C "$dir" --numeric-owner -cf "$tar.part" .
     mv "$tar.part" "$tar"
     rm -rf "$dir" "$dir.log"

@@ -54,6 +54,7 @@ def chroot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     )
     root = tmp_path_factory.mktemp("pi")
     subprocess.run(["tar", "-C", root, "-xf", tarball], check=True)
+    root.chmod(0o755)  # it is "/": everyone must be able to enter it
     (root / "boot/firmware").mkdir(parents=True)  # as on Raspberry Pi OS
     for d in ("mnt/src", "mnt/wheels"):
         (root / d).mkdir(parents=True)
@@ -98,8 +99,12 @@ def test_install_then_reinstall_then_switch_role(chroot: Path) -> None:
     groups = set(in_root(chroot, "id", "-nG", "kiosk").stdout.split())
     assert groups == {"kiosk", *GROUPS}
 
-    # The project runs from its virtual environment and accepts the site file.
-    assert in_root(chroot, "/opt/kiosk/venv/bin/kiosk", "--version").returncode == 0
+    # The project runs from its virtual environment, as the kiosk user, and accepts
+    # the site file.
+    as_kiosk = in_root(
+        chroot, "runuser", "-u", "kiosk", "--", "/opt/kiosk/venv/bin/kiosk", "--version"
+    )
+    assert as_kiosk.returncode == 0, as_kiosk.stderr
     site = chroot / "boot/firmware/kiosk.toml"
     assert site.read_bytes() == (ROOT / "config/example.toml").read_bytes()
     chk = in_root(chroot, "/opt/kiosk/venv/bin/kiosk", "check-config", "/boot/firmware/kiosk.toml")
