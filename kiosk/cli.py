@@ -339,6 +339,7 @@ EXTENSIONS.append("kiosk.ui.run")  # kiosk run (touchscreen)
 EXTENSIONS.append("kiosk.receiver")  # kiosk receiver (district side of the uplink)
 EXTENSIONS.append("kiosk.metrics")  # kiosk metrics (Prometheus page)
 EXTENSIONS.append("kiosk.appointments")  # kiosk checkin, kiosk bookings
+EXTENSIONS.append("kiosk.report")  # kiosk report
 EXTENSIONS.append("kiosk.sim")  # kiosk sim (simulator; was demo.py's day)
 EXTENSIONS.append("kiosk.doctor")  # kiosk doctor (deployment)
 EXTENSIONS.append("kiosk.backup")  # kiosk backup (deployment)
