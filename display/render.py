@@ -156,29 +156,31 @@ class Renderer:
     def _header(self, v: View, wall: float) -> None:
         h, w = self.h, self.w
         pygame.draw.rect(self.surface, PANEL, self.header_rect)
-        title = v.site or "Bộ phận tiếp nhận và trả kết quả"
-        self.blit(
-            title, self.px(0.042), int(w * 0.015), int(h * 0.022), bold=True, max_w=int(w * 0.5)
-        )
+        mid = int(h * 0.045)
         tz = timezone(timedelta(minutes=v.utc_offset_min))
         local = datetime.fromtimestamp(wall, UTC).astimezone(tz)
-        self.blit(
+        clock = self.blit(
             local.strftime("%H:%M:%S"),
             self.px(0.05),
             int(w * 0.985),
-            int(h * 0.045),
+            mid,
             bold=True,
             color=ACCENT,
             anchor="midright",
         )
         date = f"{WEEKDAYS_VI[local.weekday()]}, {local:%d/%m/%Y}"
-        self.blit(date, self.px(0.03), int(w * 0.80), int(h * 0.045), color=DIM, anchor="midright")
+        right = self.blit(
+            date, self.px(0.03), clock.left - int(w * 0.02), mid, color=DIM, anchor="midright"
+        ).left
         if not v.link_up:
-            label = "Mất kết nối · Link lost"
-            surf = self.text(label, self.px(0.032), True, TEXT)
-            r = surf.get_rect(midleft=(int(w * 0.53), int(h * 0.045))).inflate(24, 10)
+            surf = self.text("Mất kết nối · Link lost", self.px(0.032), True, TEXT)
+            r = surf.get_rect(midright=(right - int(w * 0.02), mid)).inflate(24, 10)
             pygame.draw.rect(self.surface, RED, r, border_radius=8)
             self.surface.blit(surf, surf.get_rect(center=r.center))
+            right = r.left
+        title = v.site or "Bộ phận tiếp nhận và trả kết quả"
+        x = int(w * 0.015)
+        self.blit(title, self.px(0.042), x, mid, bold=True, max_w=right - x - 20, anchor="midleft")
 
     def _call_panel(self, v: View, now_mono: float) -> None:
         w, h = self.w, self.h
@@ -255,8 +257,7 @@ class Renderer:
             cx = x0 + (i // per_col) * col_w
             cy = top + (i % per_col) * row
             color = TEXT if c.open else DIM
-            self.blit(c.name, px, cx + 20, cy, color=color, max_w=col_w // 2 - 24)
-            self.blit(
+            code = self.blit(
                 c.current or "—",
                 px,
                 cx + col_w - 20,
@@ -265,6 +266,7 @@ class Renderer:
                 color=ACCENT if c.current else DIM,
                 anchor="topright",
             )
+            self.blit(c.name, px, cx + 20, cy, color=color, max_w=code.left - cx - 36)
 
     def _waiting(self, v: View) -> None:
         w, h = self.w, self.h
