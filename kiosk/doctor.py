@@ -45,12 +45,6 @@ CLOCK_FLOOR = datetime(2025, 1, 1).timestamp()
 #: How long the printer and the display get to answer a status request.
 ANSWER_TIMEOUT_S = 1.5
 
-# ESC/POS real-time status: DLE EOT 4 asks for the paper-roll sensor. The answer
-# byte has bits 1 and 4 set and bit 0 clear; bits 2-3 = paper near its end,
-# bits 5-6 = paper out.
-DLE_EOT_PAPER = b"\x10\x04\x04"
-PAPER_NEAR_END = 0x0C
-PAPER_OUT = 0x60
 
 #: Every Vietnamese letter, lower and upper case, that a screen or ticket may show.
 VIETNAMESE = (
@@ -232,37 +226,63 @@ def usb_present(vid_pid: str) -> Path | None:
     return None
 
 
-def paper_words(status: int) -> tuple[str, str]:
-    """('ok'|'warn'|'fail', words) for the answer to DLE EOT 4."""
-    if status & 0x93 != 0x12:
-        return "warn", f"an answer that is not a paper status (0x{status:02x})"
-    if status & PAPER_OUT:
-        return "fail", "paper is out"
-    if status & PAPER_NEAR_END:
-        return "warn", "paper is nearly out"
-    return "ok", "paper present"
+#: How each printer state (printer/status.py) counts for the doctor, and what to do.
+PRINTER_STATES = {
+    "ok": ("ok", ""),
+    "paper_near_end": ("warn", "have a new paper roll ready"),
+    "paper_out": (
+        "fail",
+        "load a new paper roll (thermal side facing the print head), close the lid",
+    ),
+    "offline": ("fail", "switch the printer on, close its cover, clear any paper jam"),
+    "unknown": (
+        "warn",
+        "normal for printers that never answer status requests; otherwise check it is on",
+    ),
+}
 
 
-def ask_paper(fd_write: Callable[[bytes], Any], fd_read: Callable[[], bytes]) -> int | None:
-    fd_write(DLE_EOT_PAPER)
-    data = fd_read()
-    return data[-1] if data else None
+def _live_status(name: str, uri: str, where: str) -> Check:
+    """Ask the printer itself, through the same connection code the kiosk prints with."""
+    from printer.connection import PrinterFault, PrinterUriError, open_link
+
+    try:
+        link = open_link(uri, timeout=ANSWER_TIMEOUT_S)
+    except PrinterUriError as e:
+        return fail(name, str(e), "correct [printer] uri in the site file")
+    try:
+        st = link.status()
+    except PrinterFault as e:
+        return fail(name, f"{where}: {e.detail}", _fault_fix(e.detail))
+    finally:
+        link.close()
+    level, fix = PRINTER_STATES.get(st.state, PRINTER_STATES["unknown"])
+    return Check(name, level, f"{where}: {st.state.replace('_', ' ')} ({st.detail})", fix)
 
 
-def _paper_check(name: str, where: str, answer: int | None) -> Check:
-    if answer is None:
-        # python-escpos 3.1 reports "plenty" when nothing answers; here it is unknown.
-        return warn(
-            name,
-            f"{where} opens; the printer did not answer a paper-status request (unknown)",
-            "normal for printers without status replies; otherwise check it is switched on",
-        )
-    level, words = paper_words(answer)
-    fix = {
-        "fail": "load a new paper roll (thermal side facing the print head) and close the lid",
-        "warn": "have a new paper roll ready",
-    }.get(level, "")
-    return Check(name, level, f"{where}: {words}", fix)
+def _fault_fix(detail: str) -> str:
+    low = detail.lower()
+    if "permission" in low or "errno 13" in low or "access" in low:
+        return "install the udev rules (image/install.sh) so the kiosk user may open it"
+    if "busy" in low or "lock" in low:
+        return "another program holds the printer (the kiosk itself: systemctl stop kiosk)"
+    return "check the cable and that the printer is switched on"
+
+
+def _last_reported(ctx: Context) -> str:
+    """The newest printer_status the running kiosk recorded, for USB printers it holds."""
+    if ctx.db_path is None or not ctx.db_path.is_file():
+        return ""
+    try:
+        from printer.status import latest
+
+        from .store import Store
+
+        with Store(ctx.db_path) as store:
+            st = latest(store)
+    except Exception:
+        return ""
+    return f"; last status from the kiosk: {st.state.replace('_', ' ')} ({st.detail})"
 
 
 def check_printer(ctx: Context) -> Check:
@@ -270,7 +290,7 @@ def check_printer(ctx: Context) -> Check:
     if ctx.cfg is None:
         return Check(name, "skip", "no valid site file")
     uri = str(ctx.cfg.printer.uri)
-    kind, where, opts = printer_target(uri)
+    kind, where, _ = printer_target(uri)
     if kind == "none":
         return ok(name, f"{uri}: no real printer (simulator or test setting)")
     if kind == "usb":
@@ -282,41 +302,32 @@ def check_printer(ctx: Context) -> Check:
                 "plug the printer's USB cable in and switch it on; `lsusb` must list "
                 f"{where} (if it shows another number, put that in [printer] uri)",
             )
-        node = Path("/dev/bus/usb") / (
-            f"{int((dev / 'busnum').read_text()):03d}/{int((dev / 'devnum').read_text()):03d}"
-            if (dev / "busnum").exists()
-            else "?"
-        )
-        if node.exists() and not os.access(node, os.R_OK | os.W_OK):
+        try:
+            node = Path("/dev/bus/usb") / (
+                f"{int((dev / 'busnum').read_text()):03d}/{int((dev / 'devnum').read_text()):03d}"
+            )
+        except (OSError, ValueError):
+            node = None
+        if node is not None and node.exists() and not os.access(node, os.R_OK | os.W_OK):
             return fail(
                 name,
                 f"USB printer {where} found, but this user may not open {node}",
                 "install the udev rules (image/install.sh) and add the user to group lp",
             )
-        return ok(name, f"USB printer {where} connected")
-    if kind == "tcp":
-        host, _, port = where.partition(":")
-        try:
-            with socket.create_connection((host, int(port or 9100)), timeout=3) as s:
-                s.settimeout(ANSWER_TIMEOUT_S)
-
-                def read() -> bytes:
-                    try:
-                        return s.recv(16)
-                    except TimeoutError:
-                        return b""
-
-                return _paper_check(name, f"network printer {where}", ask_paper(s.sendall, read))
-        except (OSError, ValueError) as e:
-            return fail(
-                name,
-                f"network printer {where} does not answer: {e}",
-                "check the printer is on and its network cable is in; print its self-test "
-                "page (hold FEED while switching on) to see its IP address",
-            )
+        # The running kiosk holds a USB printer's interface; report what it last saw.
+        return ok(name, f"USB printer {where} connected{_last_reported(ctx)}")
     if kind == "cups":
         return _check_cups(name, where)
-    return _check_device_printer(name, kind, where, opts)
+    if kind == "tcp":
+        return _live_status(name, uri, f"network printer {where}")
+    if not Path(where).exists():
+        return fail(
+            name,
+            f"{where} does not exist: the printer is not connected",
+            "plug the printer's USB cable in and switch it on; /dev/kiosk-printer appears "
+            "when a known printer is connected",
+        )
+    return _live_status(name, uri, where)
 
 
 def _check_cups(name: str, queue: str) -> Check:
@@ -339,43 +350,6 @@ def _open_fault(path: str, e: OSError) -> str:
     if e.errno == 16:
         return "another program holds the port; stop it (the kiosk itself: systemctl stop kiosk)"
     return f"check the cable; `ls -l {path}` must show the device"
-
-
-def _check_device_printer(name: str, kind: str, path: str, opts: dict[str, str]) -> Check:
-    p = Path(path)
-    if not p.exists():
-        return fail(
-            name,
-            f"{path} does not exist: the printer is not connected",
-            "plug the printer's USB cable in and switch it on; /dev/kiosk-printer appears "
-            "when a known printer is connected",
-        )
-    try:
-        if kind == "serial":
-            import serial
-
-            baud = int(opts.get("baudrate", opts.get("baud", "19200")))
-            with serial.Serial(path, baud, timeout=ANSWER_TIMEOUT_S, write_timeout=2) as port:
-                answer = ask_paper(port.write, lambda: port.read(1))
-        else:
-            fd = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
-            try:
-                os.write(fd, DLE_EOT_PAPER)
-                deadline = time.monotonic() + ANSWER_TIMEOUT_S
-                data = b""
-                while not data and time.monotonic() < deadline:
-                    try:
-                        data = os.read(fd, 16)
-                    except BlockingIOError:
-                        time.sleep(0.05)
-                answer = data[-1] if data else None
-            finally:
-                os.close(fd)
-    except OSError as e:
-        return fail(name, f"{path} cannot be opened: {e.strerror or e}", _open_fault(path, e))
-    except Exception as e:  # pyserial's SerialException and bad options
-        return fail(name, f"{path} cannot be used: {e}", _open_fault(path, OSError(0, "")))
-    return _paper_check(name, path, answer)
 
 
 # ---------------------------------------------------------------- hall-display link

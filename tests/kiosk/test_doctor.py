@@ -23,6 +23,7 @@ import pytest
 from display import protocol as proto
 from kiosk import doctor
 from kiosk.cli import main
+from printer.status import ASK_OFFLINE_CAUSE, ASK_PAPER, ASK_PRINTER
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = (ROOT / "config/example.toml").read_text(encoding="utf-8")
@@ -108,11 +109,18 @@ def device() -> Iterator[Callable[[Callable[[bytes], bytes | None]], FakeDevice]
         d.close()
 
 
-def printer_answering(status: int | None) -> Callable[[bytes], bytes | None]:
+def printer_answering(
+    online: int | None, paper: int | None, cause: int = 0x12
+) -> Callable[[bytes], bytes | None]:
+    """An ESC/POS printer's real-time status answers (DLE EOT 1, 2 and 4)."""
+    answers = {ASK_PRINTER: online, ASK_OFFLINE_CAUSE: cause, ASK_PAPER: paper}
+
     def reply(data: bytes) -> bytes | None:
-        if doctor.DLE_EOT_PAPER in data and status is not None:
-            return bytes([status])
-        return None
+        out = b""
+        for question, answer in answers.items():
+            if question in data and answer is not None:
+                out += bytes([answer])
+        return out or None
 
     return reply
 
@@ -197,32 +205,41 @@ def test_usb_printer_not_on_the_bus_fails(tmp_path: Path, monkeypatch: pytest.Mo
 def test_serial_printer_with_paper_passes(
     tmp_path: Path, device: Callable[..., FakeDevice]
 ) -> None:
-    d = device(printer_answering(0x12))
+    d = device(printer_answering(online=0x12, paper=0x12))
     c = run(tmp_path, site(tmp_path, printer=f"serial:{d.path}?baudrate=19200"), "printer")[
         "printer"
     ]
-    assert (c.status, c.detail) == ("ok", f"{d.path}: paper present")
-    assert d.received == doctor.DLE_EOT_PAPER
+    assert c.status == "ok" and c.detail.startswith(f"{d.path}: ok (online, paper present")
+    assert ASK_PAPER in d.received
 
 
 def test_printer_out_of_paper_fails_and_says_load_paper(
     tmp_path: Path, device: Callable[..., FakeDevice]
 ) -> None:
-    d = device(printer_answering(0x12 | 0x60))
+    # Out of paper, an ESC/POS printer goes offline with "paper stop" as the cause.
+    d = device(printer_answering(online=0x1A, cause=0x32, paper=0x72))
     c = run(tmp_path, site(tmp_path, printer=f"serial:{d.path}"), "printer")["printer"]
-    assert c.status == "fail" and "paper is out" in c.detail and "paper roll" in c.fix
+    assert c.status == "fail" and "paper out" in c.detail and "paper roll" in c.fix
 
 
 def test_printer_near_paper_end_warns(tmp_path: Path, device: Callable[..., FakeDevice]) -> None:
-    d = device(printer_answering(0x12 | 0x0C))
+    d = device(printer_answering(online=0x12, paper=0x1E))
     c = run(tmp_path, site(tmp_path, printer=f"serial:{d.path}"), "printer")["printer"]
-    assert c.status == "warn" and "nearly out" in c.detail
+    assert c.status == "warn" and "paper near end" in c.detail
+
+
+def test_printer_with_its_cover_open_fails(
+    tmp_path: Path, device: Callable[..., FakeDevice]
+) -> None:
+    d = device(printer_answering(online=0x1A, cause=0x16, paper=0x12))
+    c = run(tmp_path, site(tmp_path, printer=f"file:{d.path}"), "printer")["printer"]
+    assert c.status == "fail" and "cover is open" in c.detail
 
 
 def test_silent_printer_is_unknown_not_plenty(
     tmp_path: Path, device: Callable[..., FakeDevice]
 ) -> None:
-    d = device(printer_answering(None))
+    d = device(printer_answering(online=None, paper=None))
     c = run(tmp_path, site(tmp_path, printer=f"file:{d.path}"), "printer")["printer"]
     assert c.status == "warn" and "unknown" in c.detail
 
@@ -238,15 +255,20 @@ def test_network_printer_on_loopback_reports_paper(tmp_path: Path) -> None:
     def serve() -> None:
         conn, _ = srv.accept()
         with conn:
-            if conn.recv(16) == doctor.DLE_EOT_PAPER:
-                conn.sendall(b"\x72")  # paper out
+            reply = printer_answering(online=0x1A, cause=0x32, paper=0x72)
+            conn.settimeout(2)
+            try:
+                while data := conn.recv(16):
+                    conn.sendall(reply(data) or b"")
+            except OSError:
+                pass
 
     t = threading.Thread(target=serve, daemon=True)
     t.start()
     c = run(tmp_path, site(tmp_path, printer=f"tcp://127.0.0.1:{port}"), "printer")["printer"]
     t.join(2)
     srv.close()
-    assert c.status == "fail" and "paper is out" in c.detail
+    assert c.status == "fail" and "paper out" in c.detail
 
 
 def test_network_printer_that_refuses_fails(tmp_path: Path) -> None:
@@ -257,7 +279,7 @@ def test_network_printer_that_refuses_fails(tmp_path: Path) -> None:
     port = s.getsockname()[1]
     s.close()  # nothing listens there now
     c = run(tmp_path, site(tmp_path, printer=f"tcp://127.0.0.1:{port}"), "printer")["printer"]
-    assert c.status == "fail" and "does not answer" in c.detail
+    assert c.status == "fail" and "network printer" in c.detail
 
 
 def context(cfg: Path, db: Path) -> doctor.Context:
@@ -294,7 +316,7 @@ def run_as_nobody(fn: Callable[[], doctor.Check]) -> doctor.Check:
 def test_unreadable_printer_port_fails_and_points_at_the_udev_rules(
     tmp_path: Path, device: Callable[..., FakeDevice]
 ) -> None:
-    d = device(printer_answering(0x12))
+    d = device(printer_answering(online=0x12, paper=0x12))
     os.chmod(d.path, 0o600)
     ctx = context(site(tmp_path, printer=f"serial:{d.path}"), tmp_path / "q.db")
     if os.geteuid() == 0:
