@@ -1,8 +1,9 @@
 """``kiosk run``: the entrance kiosk process — touchscreen, inputs and consumers.
 
-Wiring, in order: the store and queue; the consumers (printer, hall-display
-link, uplink: :func:`kiosk.runtime.start_consumers`) in their own threads; the
-screen (:class:`~kiosk.ui.app.KioskApp`); GPIO buttons and lights when
+Wiring, in order: the store and queue; the screen
+(:class:`~kiosk.ui.app.KioskApp`, first frame, READY=1); the consumers (printer,
+hall-display link, uplink: :func:`kiosk.runtime.start_consumers`) in their own
+threads; GPIO buttons and lights when
 ``[gpio] enabled``; SIGTERM/SIGINT end the loop cleanly. systemd gets READY=1
 after the first frame and WATCHDOG=1 from the main loop.
 """
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 
 NO_SCREEN_HELP = (
     "no screen to draw on ({err}). On Raspberry Pi OS Lite run with SDL_VIDEODRIVER=kmsdrm "
-    "as a user in the video and input groups (kiosk.service does); on a desktop run it from "
+    "as a user in the video, render and input groups (kiosk.service does); on a desktop run it from "
     "the desktop session; with no screen at all use `kiosk sim --headless --demo`"
 )
 
@@ -52,7 +53,7 @@ def run_kiosk(
 
     from .app import KioskApp
 
-    consumers = start_consumers(cfg, queue, overrides)
+    consumers: list[Any] = []
     inputs: Any = None
     app = KioskApp(
         queue,
@@ -78,6 +79,8 @@ def run_kiosk(
         except pygame.error as e:
             print(f"kiosk: {NO_SCREEN_HELP.format(err=e)}", file=sys.stderr)
             return 1
+        # After the first frame: a kiosk with no screen starts no printer either.
+        consumers = start_consumers(cfg, queue, overrides)
         if gpio if gpio is not None else cfg.gpio.enabled:
             from ..gpio import GpioUnavailable, KioskInputs
 
