@@ -166,7 +166,10 @@ def cmd_close_day(args: argparse.Namespace) -> int:
 
 def cmd_prune(args: argparse.Namespace) -> int:
     q = open_queue(args)
-    tickets, events = q.prune(tuple(args.protect))
+    protect = list(args.protect)
+    if q.cfg.uplink.enabled:  # unsent events stay even if the uplink never ran yet
+        protect.append("uplink")
+    tickets, events = q.prune(tuple(protect))
     emit(
         args,
         {"tickets": tickets, "events": events},

@@ -520,3 +520,21 @@ def test_receiver_command_refuses_a_busy_port_with_a_message(tmp_path, capsys):
         )
     assert code == 2
     assert "cannot listen on" in capsys.readouterr().err
+
+
+def test_kiosk_prune_keeps_unsent_events_when_the_uplink_is_enabled(tmp_path, capsys):
+    from kiosk.cli import main
+
+    site = tmp_path / "kiosk.toml"
+    text = EXAMPLE.read_text(encoding="utf-8")
+    enabled = text.replace("enabled = false\n# Base URL", "enabled = true\n# Base URL", 1)
+    assert enabled != text
+    site.write_text(enabled, encoding="utf-8")
+    db = tmp_path / "q.db"
+    store = Store(db)
+    with store.transaction() as tx:
+        tx.append_event("day_opened", 0.0, "2020-01-01", None, {})  # an old, unsent event
+    store.set_cursor("printer", 1)  # another consumer is done with it
+    store.close()
+    assert main(["prune", "--config", str(site), "--db", str(db)]) == 0
+    assert "removed 0 old ticket(s) and 0 old event(s)" in capsys.readouterr().out
