@@ -14,7 +14,7 @@ from display import protocol as p
 from display.ptylink import PtyRelay
 from display.receiver import Receiver
 from display.state import HallState
-from kiosk.display_link import DisplayLink, LinkDown, SerialLink
+from kiosk.display_link import RTO_MAX_S, DisplayLink, LinkDown, SerialLink
 from kiosk.queue import Queue, QueueError
 from kiosk.runtime import Overrides, start_consumers, stop_consumers
 
@@ -237,7 +237,7 @@ def test_missing_port_is_reported_without_blocking_and_names_the_port(queue, tmp
     drv.close()
 
 
-def test_silent_display_gives_up_after_bounded_retries(queue, line):
+def test_a_display_that_sends_no_heartbeat_is_refused_quickly(queue, line):
     # The kiosk's end is open but nothing answers on the other side.
     drv = SerialLink(str(line.kiosk_port))
     t0 = time.perf_counter()
@@ -245,6 +245,41 @@ def test_silent_display_gives_up_after_bounded_retries(queue, line):
         drv.send_call(p.Call("A001", 1))
     assert time.perf_counter() - t0 < 3.0
     drv.close()
+
+
+def test_a_display_that_never_acknowledges_gets_bounded_retries_with_growing_timeouts(queue, line):
+    import serial
+
+    states: list[bool] = []
+    fake = serial.Serial(str(line.display_port), 115200, timeout=0.05)
+    stop = threading.Event()
+
+    def heartbeats_only() -> None:  # alive, but drops every frame it is sent
+        while not stop.is_set():
+            fake.write(p.encode_frame(p.Frame(p.T_STATUS, 0, 0, p.Status().encode())))
+            fake.read(4096)
+            stop.wait(0.3)
+
+    t = threading.Thread(target=heartbeats_only, daemon=True)
+    t.start()
+    drv = SerialLink(str(line.kiosk_port), on_state=lambda up, d: states.append(up))
+    try:
+        assert drv.wait_up(3)
+        drv.rto = 0.05
+        t0 = time.perf_counter()
+        with pytest.raises(LinkDown, match="after 6 tries"):
+            drv.send_call(p.Call("A001", 1))
+        took = time.perf_counter() - t0
+        assert drv.stats["frames"] == 6 and drv.stats["retransmits"] == 5
+        assert drv.stats["timeouts"] == 6
+        assert 0.05 * (1 + 2 + 4 + 8 + 16) <= took < 6  # doubled each time, bounded
+        assert drv.rto == RTO_MAX_S  # 0.05 doubled six times is 3.2 s, capped
+        assert states == [True, False]
+    finally:
+        stop.set()
+        t.join()
+        drv.close()
+        fake.close()
 
 
 def test_runtime_starts_the_display_link_on_the_override_port(cfg, queue, display, line):
