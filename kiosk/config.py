@@ -119,6 +119,25 @@ SCHEMA: dict[str, dict[str, Field]] = {
             "Policy when the printer fails",
             choices=("show_on_screen", "pause"),
         ),
+        # -- ticket layout and connection (printer/); docs/printers.md
+        "width_dots": _f(
+            "int", 0, "Dots across the print head; 0 = from paper_mm (384 or 576)", min=0, max=2048
+        ),
+        "logo": _f("path", "", "PNG logo printed at the top of each ticket (empty = none)"),
+        "qr_url": _f(
+            "str", "", "QR code on the ticket: URL template with {code} {day} {service} {site}"
+        ),
+        "feed_lines": _f("int", 4, "Lines fed before the cut", min=0, max=255),
+        "timeout": _f(
+            "float",
+            5.0,
+            "Seconds a printer may take to accept data before it counts as offline",
+            min=0.5,
+            max=60,
+        ),
+        "status_seconds": _f(
+            "int", 30, "Seconds between status checks while idle (paper, cover)", min=2, max=3600
+        ),
     },
     "display": {
         "port": _f("str", "/dev/hall-display", "Serial port of the hall display link"),
@@ -666,6 +685,7 @@ def _cross_checks(
         problems.append(
             f"{where('printer.paper_mm')}printer.paper_mm: expected 58 or 80, found {sections['printer']['paper_mm']}"
         )
+    problems += _printer_problems(sections["printer"], where)
 
     seen: dict[str, int] = {}
     prefixes: dict[str, str] = {}
@@ -822,3 +842,31 @@ def _key_checks(
                 f'{where("keys." + name.split("[")[0])}keys.{name}: "{k}" is also {used[k.lower()]}; every key needs one meaning'
             )
         used.setdefault(k.lower(), f"keys.{name}")
+
+
+def _printer_problems(sec: Mapping[str, Any], where: Callable[[str], str]) -> list[str]:
+    """[printer] checks the schema cannot express (printer/connection.py parses the URI)."""
+    from printer.uri import PrinterUriError, parse
+
+    out: list[str] = []
+    if isinstance(sec.get("uri"), str):
+        try:
+            parse(sec["uri"])
+        except PrinterUriError as e:
+            out.append(f"{where('printer.uri')}printer.uri: {e}")
+    dots = sec.get("width_dots")
+    if isinstance(dots, int) and dots and (dots % 8 or dots < 128):
+        out.append(
+            f"{where('printer.width_dots')}printer.width_dots: {dots} must be 0 or a multiple of 8 "
+            "from 128 (384 for 58 mm paper, 576 for 80 mm)"
+        )
+    qr = sec.get("qr_url")
+    if isinstance(qr, str) and qr:
+        try:
+            qr.format(code="A001", day="2026-01-02", service="s", number=1, site="site")
+        except (KeyError, IndexError, ValueError) as e:
+            out.append(
+                f"{where('printer.qr_url')}printer.qr_url: unknown placeholder {e}; "
+                "use {code}, {day}, {service}, {number} or {site}"
+            )
+    return out

@@ -31,6 +31,17 @@ def start_consumers(
     """Create and start every configured consumer; returns them for ``stop()``."""
     overrides = overrides or Overrides()
     consumers: list[Consumer] = []
+    # Ticket printer (printer/): every issued ticket printed, or flagged and reprinted.
+    # overrides.printer_uri: the simulator's png: printer, or `kiosk run --printer`.
+    from printer.consumer import from_config as printer_from_config
+    from printer.uri import PrinterUriError
+
+    try:
+        consumers.append(printer_from_config(queue, overrides.printer_uri))
+    except PrinterUriError as e:
+        from .config import ConfigError
+
+        raise ConfigError([f"printer: {e}"]) from None
     # Hall display link (display/): follows the log, feeds the serial line.
     # overrides.extra["no_display"]: the simulator run without a hall display.
     if (cfg.display.enabled or overrides.display_port) and not overrides.extra.get("no_display"):
