@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 
 #: Version of the JSON documents in docs/uplink.md.
 WIRE_SCHEMA = 1
+#: Failures that mean the server could not be reached (a heartbeat getting through ends them).
+LINK_FAILURES = frozenset({"network", "timeout", "tls"})
 #: Longest Retry-After honoured; a misconfigured server must not silence a site for days.
 MAX_RETRY_AFTER = 3600.0
 
@@ -227,6 +229,11 @@ class Uplink(Consumer):
         self.sent = 0
         self.last_ok: float | None = None
         self.last_heartbeat: float | None = None
+        # Loop state on the monotonic clock (see step()).
+        self._next_heartbeat = 0.0
+        self._retry_at = 0.0
+        self._quiet_until = 0.0
+        self._link_down = False
         # Register the cursor now: from here on retention keeps every unsent event even
         # if nothing has been sent yet (Store.prune keeps events past the lowest cursor).
         with store.transaction() as tx:
@@ -376,32 +383,57 @@ class Uplink(Consumer):
         base = min(s.max_backoff, s.min_backoff * 2 ** max(0, failures - 1))
         return base / 2 + self.rng.uniform(0, base / 2)
 
-    def _loop(self) -> None:
-        failures = 0
-        next_heartbeat = time.monotonic()
-        while not self._stop.is_set():
-            if time.monotonic() >= next_heartbeat:
-                try:
-                    self.heartbeat()
-                except UplinkError as e:
-                    log.info("uplink heartbeat: %s", e)
-                except Exception as e:  # health gathering must never stop the uplink
-                    log.warning("uplink heartbeat: %s: %s", type(e).__name__, e)
-                next_heartbeat = time.monotonic() + self.settings.heartbeat_seconds
+    def step(self, now: float) -> float:
+        """One round of the uplink's loop at monotonic time ``now``; returns seconds to wait.
+
+        Heartbeat when due; send the backlog unless backing off. While backing off after
+        a link failure (refused, timeout, TLS), the heartbeat doubles as a cheap probe: when
+        it gets through, the backoff ends and the backlog goes at once, so a link that comes
+        back is noticed within ``heartbeat_seconds`` rather than up to ``max_backoff``. A
+        server that is up but failing (5xx, bad replies) or that asked for Retry-After
+        keeps its full backoff.
+        """
+        if now >= self._next_heartbeat and now >= self._quiet_until:
+            self._next_heartbeat = now + self.settings.heartbeat_seconds
+            try:
+                self.heartbeat()
+                if self._link_down:
+                    self._retry_at = now
+            except UplinkError as e:
+                log.info("uplink heartbeat: %s", e)
+            except Exception as e:  # health gathering must never stop the uplink
+                log.warning("uplink heartbeat: %s: %s", type(e).__name__, e)
+        if now >= self._retry_at:
             try:
                 self.run_once()
             except Exception as e:  # network, server or store: wait and retry the same batch
-                failures += 1
-                self.failures = failures
+                self.failures += 1
                 self.last_error = str(e) or type(e).__name__
-                delay = self.retry_delay(e, failures)
+                delay = self.retry_delay(e, self.failures)
+                kind = e.kind if isinstance(e, UplinkError) else "store"
+                self._link_down = kind in LINK_FAILURES
+                self._retry_at = now + delay
+                if isinstance(e, UplinkError) and e.retry_after is not None:
+                    self._quiet_until = self._retry_at  # the server asked for quiet
                 log.warning("uplink: %s; retrying in %.1f s", self.last_error, delay)
-                self._stop.wait(delay)
-                continue
-            failures = self.failures = 0
+                return max(0.0, min(self._retry_at, self._next_heartbeat) - now)
+            self.failures = 0
             self.last_error = None
-            wait = max(0.05, min(self.idle_wait, next_heartbeat - time.monotonic()))
-            self.store.wait_for_events(self.cursor, wait, stop=self._stop)
+            self._link_down = False
+            return max(0.0, min(self.idle_wait, self._next_heartbeat - now))
+        return max(0.0, min(self._retry_at, max(self._next_heartbeat, self._quiet_until)) - now)
+
+    @property
+    def backing_off(self) -> bool:
+        return self.failures > 0
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            wait = self.step(time.monotonic())
+            if self.backing_off:
+                self._stop.wait(wait)
+            else:  # idle: new events wake us at once
+                self.store.wait_for_events(self.cursor, max(0.05, wait), stop=self._stop)
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:

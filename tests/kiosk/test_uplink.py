@@ -538,3 +538,58 @@ def test_kiosk_prune_keeps_unsent_events_when_the_uplink_is_enabled(tmp_path, ca
     store.close()
     assert main(["prune", "--config", str(site), "--db", str(db)]) == 0
     assert "removed 0 old ticket(s) and 0 old event(s)" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- the loop's schedule
+
+
+def play(up: Uplink, until: float, start: float = 0.0) -> float:
+    """Drive the loop's rounds on a simulated monotonic clock; returns the end time."""
+    now = start
+    while now < until:
+        now += max(0.01, up.step(now))
+    return now
+
+
+def test_a_heartbeat_that_gets_through_ends_the_backoff_after_an_outage(
+    queue, store, clock, receiver, rdb
+):
+    up = make_uplink(store, receiver.url, clock, heartbeat_seconds=60, max_backoff=300)
+    receiver.stop()
+    queue.issue("hotich")
+    now = play(up, 1800)  # half an hour offline: the backoff has reached its cap
+    assert up.failures >= 8 and up._retry_at - now > 60  # the next event retry is far off
+    receiver.start()
+    back = now
+    while rdb.seqs("nghia-tan") != store_seqs(store):
+        now += max(0.01, up.step(now))
+        assert now - back <= 60.01  # the heartbeat probe finds the link within a period
+    assert up.failures == 0 and not up.backing_off
+
+
+def test_a_failing_server_keeps_its_backoff_though_heartbeats_get_through(
+    queue, store, clock, httpserver
+):
+    httpserver.expect_request("/v1/events").respond_with_data("boom", status=500)
+    httpserver.expect_request("/v1/heartbeat").respond_with_json({"ok": True})
+    queue.issue("hotich")
+    up = make_uplink(store, httpserver.url_for("/v1"), clock, heartbeat_seconds=60)
+    play(up, 1800)
+    paths = [req.path for req, _ in httpserver.log]
+    assert paths.count("/v1/heartbeat") == 30  # one a minute
+    # Delays 1, 2, 4 … 256 s (each between half and all of it) then 150–300 s at the cap:
+    # 14 to 21 attempts in 30 minutes whatever the jitter; heartbeats do not add retries.
+    assert 14 <= paths.count("/v1/events") <= 21
+
+
+def test_retry_after_silences_heartbeats_too(queue, store, clock, httpserver):
+    httpserver.expect_request("/v1/events").respond_with_data(
+        "later", status=429, headers={"Retry-After": "600"}
+    )
+    httpserver.expect_request("/v1/heartbeat").respond_with_json({"ok": True})
+    queue.issue("hotich")
+    up = make_uplink(store, httpserver.url_for("/v1"), clock, heartbeat_seconds=60)
+    play(up, 599)
+    assert [req.path for req, _ in httpserver.log] == ["/v1/heartbeat", "/v1/events"]
+    play(up, 601, start=600)
+    assert [req.path for req, _ in httpserver.log][2:] == ["/v1/heartbeat", "/v1/events"]
