@@ -340,6 +340,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 EXTENSIONS: list[str] = []
 EXTENSIONS.append("kiosk.ui.run")  # kiosk run (touchscreen)
 EXTENSIONS.append("kiosk.receiver")  # kiosk receiver (district side of the uplink)
+EXTENSIONS.append("kiosk.uplink")  # kiosk uplink (backlog, send now)
 EXTENSIONS.append("kiosk.metrics")  # kiosk metrics (Prometheus page)
 EXTENSIONS.append("kiosk.appointments")  # kiosk checkin, kiosk bookings
 EXTENSIONS.append("kiosk.report")  # kiosk report

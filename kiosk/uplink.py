@@ -466,3 +466,54 @@ def _short(e: BaseException) -> str:
 def from_config(cfg: Config, store: Store) -> Uplink:
     """The uplink of a running kiosk (``[uplink] enabled``)."""
     return Uplink(store, UplinkSettings.from_config(cfg))
+
+
+def cmd_uplink(args: Any) -> int:
+    from .cli import emit, open_queue
+    from .queue import QueueError
+
+    q = open_queue(args)
+    store = q.store
+    with store.read() as tx:
+        row = tx.c.execute("SELECT seq, updated_at FROM cursors WHERE name = 'uplink'").fetchone()
+    data: dict[str, Any] = {
+        "enabled": q.cfg.uplink.enabled,
+        "url": q.cfg.uplink.url,
+        "site": q.cfg.site.id,
+        "last_seq": store.last_seq(),
+        "acknowledged_seq": row[0] if row else None,
+        "acknowledged_at": _iso(row[1]) if row and row[0] else None,
+        "backlog": backlog(store) if row else store.last_seq(),
+    }
+    lines = [
+        f"uplink {'on' if data['enabled'] else 'off'} → {data['url'] or '(no url)'} as {data['site']}",
+        f"  {data['backlog']} event(s) waiting; district has up to seq "
+        f"{data['acknowledged_seq'] or 0} of {data['last_seq']}"
+        + (f" (last ack {data['acknowledged_at']})" if data["acknowledged_at"] else ""),
+    ]
+    if args.send or args.heartbeat:
+        up = Uplink(store, UplinkSettings.from_config(q.cfg))
+        try:
+            if args.heartbeat:
+                data["heartbeat"] = up.heartbeat()
+                lines.append("  heartbeat sent")
+            if args.send:
+                data["sent"] = up.run_once()
+                data["backlog"] = backlog(store)
+                lines.append(f"  sent {data['sent']} event(s); {data['backlog']} left")
+        except UplinkError as e:
+            raise QueueError(f"uplink: {e}") from None
+    emit(args, data, "\n".join(lines))
+    return 0
+
+
+def register(sub: Any) -> None:
+    """``kiosk uplink [--send] [--heartbeat]``: backlog and last acknowledgement; send now."""
+    from .cli import common
+
+    help = "show what the district has received; --send and --heartbeat send now"
+    sp = sub.add_parser("uplink", help=help, description=help)
+    common(sp)
+    sp.add_argument("--send", action="store_true", help="send every waiting event now")
+    sp.add_argument("--heartbeat", action="store_true", help="send one heartbeat now")
+    sp.set_defaults(func=cmd_uplink)

@@ -593,3 +593,29 @@ def test_retry_after_silences_heartbeats_too(queue, store, clock, httpserver):
     assert [req.path for req, _ in httpserver.log] == ["/v1/heartbeat", "/v1/events"]
     play(up, 601, start=600)
     assert [req.path for req, _ in httpserver.log][2:] == ["/v1/heartbeat", "/v1/events"]
+
+
+def test_kiosk_uplink_shows_the_backlog_and_sends_on_request(tmp_path, receiver, rdb, capsys):
+    from kiosk.cli import main
+
+    site = tmp_path / "kiosk.toml"
+    text = EXAMPLE.read_text(encoding="utf-8")
+    text = text.replace("enabled = false\n# Base URL", "enabled = true\n# Base URL", 1)
+    text = text.replace('\nurl = ""\n', f'\nurl = "{receiver.url}"\n', 1)
+    text = text.replace('\ntoken = ""\ntoken_file', f'\ntoken = "{TOKEN}"\ntoken_file', 1)
+    site.write_text(text, encoding="utf-8")
+    db = str(tmp_path / "q.db")
+    argv = ["--config", str(site), "--db", db]
+    assert main(["issue", "hotich", *argv]) == 0
+    capsys.readouterr()
+    assert main(["uplink", *argv, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["backlog"] == 2
+    assert main(["uplink", "--send", "--heartbeat", *argv]) == 0
+    assert "sent 2 event(s); 0 left" in capsys.readouterr().out
+    assert rdb.seqs("nghia-tan") == [1, 2] and rdb.heartbeat("nghia-tan") is not None
+    receiver.stop()
+    assert main(["issue", "hotich", *argv]) == 0
+    assert main(["uplink", "--send", *argv]) == 1
+    err = capsys.readouterr().err
+    assert "uplink: cannot reach" in err and "Traceback" not in err
+    receiver.start()
