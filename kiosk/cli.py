@@ -347,6 +347,7 @@ EXTENSIONS.append("kiosk.report")  # kiosk report
 EXTENSIONS.append("kiosk.sim")  # kiosk sim (simulator; was demo.py's day)
 EXTENSIONS.append("kiosk.doctor")  # kiosk doctor (deployment)
 EXTENSIONS.append("kiosk.backup")  # kiosk backup (deployment)
+EXTENSIONS.append("kiosk.print_cli")  # kiosk print, print-test, ticket-preview (printer/)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -113,7 +113,7 @@ class Link:
         """Online and paper status; unknown when the connection cannot answer."""
         if not self.can_read:
             self.open()
-            return Status("unknown", f"{self.describe()} cannot report status")
+            return Status("unknown", f"{self.describe()}: this connection gives no status")
         printer = self.ask(ASK_PRINTER)
         if printer is None:
             # A printer that does not answer the first question answers none.
@@ -140,6 +140,29 @@ class UsbLink(Link):
 
     def describe(self) -> str:
         return f"USB printer {self.vid_pid}"
+
+    def open(self) -> None:
+        try:
+            super().open()
+        except PrinterFault as f:
+            text = f.detail.lower()
+            if "not found" in text:
+                detail = (
+                    f"USB printer {self.vid_pid} is not plugged in or switched off "
+                    f"(lsusb must list {self.vid_pid})"
+                )
+            elif "access" in text or "permission" in text:
+                detail = (
+                    f"USB printer {self.vid_pid}: no permission to open it; install the udev "
+                    "rule (docs/printers.md) and add the kiosk user to group lp"
+                )
+            elif "busy" in text:
+                detail = (
+                    f"USB printer {self.vid_pid} is in use by another program (the kiosk service?)"
+                )
+            else:
+                raise
+            raise PrinterFault("offline", detail) from None
 
     def read(self, timeout: float) -> bytes:
         dev: Any = self.printer.device
