@@ -108,6 +108,23 @@ def main() -> int:
     m.version += 1
     shot("help")
     m.help = False
+    # Appointment check-in ([appointments] enabled): the booking button, the code screen.
+    from kiosk.appointments import Booking, save_bookings
+
+    save_bookings(store, q.today(), [Booking(q.today(), "HEN0425", "datdai")], clock())
+    m.appointments = True
+    m.version += 1
+    shot("home-booking")
+    touch("appointment")
+    for ch in "HEN04":
+        touch(ch)
+    shot("booking-code")
+    for ch in "99":
+        touch(ch)
+    touch("ok")
+    shot("booking-refused")
+    touch("back")
+    m.appointments = False
     clock.t = datetime(2026, 11, 30, 17, 30, tzinfo=cfg.tz).timestamp()
     mono.t += 2
     shot("closed")

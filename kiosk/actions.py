@@ -18,7 +18,17 @@ CITIZEN_KINDS = ("issue",)
 #: Actions for staff at a counter.
 COUNTER_KINDS = ("next", "recall", "skip", "transfer", "rate")
 #: Actions that only change the screen (language, help overlay, priority mode, ...).
-SCREEN_KINDS = ("language", "help", "priority", "back", "select_counter", "appointment")
+SCREEN_KINDS = (
+    "language",
+    "help",
+    "priority",
+    "back",
+    "select_counter",
+    "appointment",  # open the booking-code screen
+    "code_key",  # a character on it
+    "code_delete",
+    "code_submit",
+)
 
 
 @dataclass(frozen=True)
@@ -32,6 +42,7 @@ class Action:
     priority: bool = False
     score: int | None = None
     source: str = ""
+    text: str = ""  # a character typed on the booking-code screen
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ import pygame
 
 from ..actions import CITIZEN_KINDS, COUNTER_KINDS, Action, Outcome, perform
 from ..keys import KeyMap
-from ..queue import Queue, is_open_at
+from ..queue import Queue, QueueError, is_open_at
 from ..sdnotify import Notifier
 from ..store import Event
 from .render import Renderer
@@ -44,6 +44,8 @@ WATCHED = ("ticket_printed", "ticket_print_failed", "printer_status", "day_close
 ACTIVE_SECONDS = 5.0
 #: Seconds between housekeeping ticks (closing the day at closing time).
 TICK_SECONDS = 20.0
+#: Keys closer than this are a barcode scanner typing a booking code, not a person.
+SCAN_GAP_S = 0.06
 #: Longest gap between watchdog pings when systemd asks for none.
 PING_SECONDS = 5.0
 
@@ -164,6 +166,7 @@ class KioskApp:
         #: The last outcomes (at most 50), and how many there were in all.
         self.outcomes: list[Outcome] = []
         self.acted = 0
+        self._held: list[tuple[str, str, float]] = []  # keys held back: (name, char, time)
         #: Called on the main thread after news from the store or an action (lights).
         self.listeners: list[Callable[[KioskApp], None]] = []
         self._changed = False
@@ -260,6 +263,7 @@ class KioskApp:
                 self.queue.tick()
             except Exception as e:  # a locked store must not stop the screen
                 log.warning("housekeeping tick failed: %s", e)
+        self._release_held(now)
         m.update(now)
         self.draw()
         if self._changed:
@@ -288,10 +292,8 @@ class KioskApp:
             w, h = self.surface.get_size()
             self.touch((int(ev.x * w), int(ev.y * h)))
         elif ev.type == pygame.KEYDOWN:
-            a = self.keymap.translate(pygame.key.name(ev.key), getattr(ev, "unicode", ""))
             self.last_input = now
-            if a is not None:
-                self.act(a)
+            self.key(pygame.key.name(ev.key), getattr(ev, "unicode", "") or "", now)
         elif ev.type in (pygame.VIDEORESIZE, pygame.WINDOWSIZECHANGED):
             self.model.resize(self.surface.get_size())
         elif ev.type in (pygame.VIDEOEXPOSE, pygame.WINDOWEXPOSED):
@@ -330,10 +332,88 @@ class KioskApp:
             out = perform(self.queue, a)
             self._outcome(out)
             return out
+        if a.kind == "code_submit":
+            return self.check_in()
         m.screen_action(a, now)
         if a.kind == "select_counter":
             self._outcome(Outcome(a, True, f"counter {a.counter} selected"))
         return None
+
+    # ------------------------------------------------------------------ keys
+    def key(self, name: str, text: str, now: float) -> None:
+        """A key press: the booking-code field takes it on the code screen; with
+        bookings on, a burst of keys on the home screen is a barcode scanner."""
+        assert self.model is not None
+        m = self.model
+        ch = text if len(text) == 1 and text.isprintable() and not text.isspace() else ""
+        if m.screen == "code":
+            if name in ("return", "enter"):
+                self.act(Action("code_submit", source="key"))
+            elif name == "backspace":
+                self.act(Action("code_delete", source="key"))
+            elif name == "escape":
+                self.act(Action("back", source="key"))
+            elif ch:
+                self.act(Action("code_key", text=ch, source="key"))
+            return
+        if m.appointments and ch and m.screen in ("home", "priority"):
+            if self._held and now - self._held[-1][2] <= SCAN_GAP_S:
+                # A second key within a few milliseconds: nobody types that fast, a
+                # scanner does. Everything typed so far is the start of a code.
+                typed = "".join(h[1] for h in self._held) + ch
+                self._held = []
+                self.act(Action("appointment", source="scanner"))
+                for c in typed:
+                    self.act(Action("code_key", text=c, source="scanner"))
+                return
+            self._release_held()
+            self._held = [(name, ch, now)]
+            return
+        self._release_held()
+        a = self.keymap.translate(name, text)
+        if a is not None:
+            self.act(a)
+
+    def _release_held(self, now: float | None = None) -> None:
+        """Act on a key held back to see whether a scanner was typing."""
+        if not self._held or (now is not None and now - self._held[-1][2] <= SCAN_GAP_S):
+            return
+        held, self._held = self._held, []
+        for name, ch, _ in held:
+            a = self.keymap.translate(name, ch)
+            if a is not None:
+                self.act(a)
+
+    def check_in(self) -> Outcome:
+        """Redeem the typed or scanned booking code for a ticket (kiosk.appointments)."""
+        from ..appointments import BookingError, check_in
+
+        assert self.model is not None
+        m = self.model
+        code = m.code
+        a = Action("code_submit", source="touch", text=code)
+        if not code:
+            out = Outcome(a, False, "no booking code typed")
+        elif not m.accepting:
+            out = Outcome(a, False, f"not accepting tickets now ({m.screen})")
+        else:
+            try:
+                r = check_in(self.queue, code)
+            except BookingError as e:
+                m.booking_refused(e.vi, e.en, self.mono())
+                out = Outcome(a, False, str(e))
+            except QueueError as e:
+                m.start_issue("", False, self.mono())
+                m.refused(str(e), self.mono())
+                out = Outcome(a, False, str(e))
+            else:
+                now = self.mono()
+                m.start_issue(r.ticket.service, r.ticket.priority, now)
+                m.issued(r.ticket.id, r.ticket.code, r.ahead, r.wait_minutes, now)
+                self._news.set()
+                out = Outcome(a, True, f"booking {code}: issued {r.ticket.code}", r)
+        self._outcome(out)
+        return out
 
     def _outcome(self, out: Outcome) -> None:
         self._changed = True

@@ -31,6 +31,8 @@ PRIORITY: Color = (176, 72, 8)
 PRIORITY_EN: Color = (255, 226, 196)
 WARN_BG: Color = (255, 205, 60)
 ALERT: Color = (170, 20, 20)
+BOOKING: Color = (18, 110, 90)
+KEY_BG: Color = (226, 230, 238)
 
 
 @lru_cache(maxsize=512)
@@ -208,12 +210,25 @@ class Renderer:
     def _home(self, surf: pygame.Surface, m: Model, L: Layout, local: datetime) -> None:
         self._hint_or_banner(surf, m, L, "take_ticket")
         self._services(surf, m, L, False)
-        if m.cfg.ui.priority_button and m.cfg.queue.priority_enabled:
-            pygame.draw.rect(surf, PRIORITY, L.footer, border_radius=14)
+        prio = m.cfg.ui.priority_button and m.cfg.queue.priority_enabled
+        left, right = L.footer_split() if m.appointments and prio else (L.footer, L.footer)
+        if prio:
+            pygame.draw.rect(surf, PRIORITY, left, border_radius=14)
             draw_text(
                 surf,
                 t("priority_button", m.lang),
-                L.footer.inflate(-24, -10),
+                left.inflate(-24, -10),
+                round(L.footer.h * 0.32),
+                WHITE,
+                True,
+                2,
+            )
+        if m.appointments:
+            pygame.draw.rect(surf, BOOKING, right, border_radius=14)
+            draw_text(
+                surf,
+                t("booking_button", m.lang),
+                right.inflate(-20, -10),
                 round(L.footer.h * 0.32),
                 WHITE,
                 True,
@@ -447,6 +462,25 @@ class Renderer:
             False,
             2,
         )
+
+    def _code(self, surf: pygame.Surface, m: Model, L: Layout, local: datetime) -> None:
+        title, field, keys, back, ok = L.code_screen()
+        if m.code_error is not None:
+            pygame.draw.rect(surf, WARN_BG, title, border_radius=8)
+            err = m.code_error[0] if m.lang == "vi" else m.code_error[1]
+            draw_text(surf, err, title.inflate(-16, -4), round(title.h * 0.45), ALERT, True, 2)
+        else:
+            draw_text(surf, t("code_title", m.lang), title, round(title.h * 0.6), INK, True, 1)
+        pygame.draw.rect(surf, WHITE, field, border_radius=10)
+        pygame.draw.rect(surf, BOOKING, field, 3, border_radius=10)
+        draw_text(surf, m.code or "…", field.inflate(-20, -8), round(field.h * 0.6), INK, True, 1)
+        for ch, r in keys:
+            pygame.draw.rect(surf, KEY_BG, r, border_radius=8)
+            draw_text(surf, ch, r, round(r.h * 0.5), INK, True, 1)
+        pygame.draw.rect(surf, INK, back, border_radius=12)
+        draw_text(surf, t("back", m.lang), back, round(back.h * 0.4), WHITE, True, 1)
+        pygame.draw.rect(surf, BOOKING, ok, border_radius=12)
+        draw_text(surf, t("code_ok", m.lang), ok, round(ok.h * 0.4), WHITE, True, 1)
 
     def _help(self, surf: pygame.Surface, m: Model, L: Layout) -> None:
         assert self.keymap is not None

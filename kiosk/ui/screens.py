@@ -5,7 +5,9 @@ button), ``priority`` (the same services, issuing priority tickets),
 ``printing`` ("Đang in phiếu…", shown within a frame of the touch), ``result``
 (number, people ahead, estimated wait), ``refused`` (no number could be
 issued), ``closed`` (outside opening hours; touches ignored) and ``paused``
-(printer fault under ``[printer] on_fault = "pause"``; touches ignored).
+(printer fault under ``[printer] on_fault = "pause"``; touches ignored) and
+``code`` (a booking code typed on screen or scanned, when ``[appointments]
+enabled``).
 
 The model is driven by the app (:mod:`kiosk.ui.app`) with monotonic times, so
 tests step it without sleeping.
@@ -26,6 +28,11 @@ from ..config import Config
 TROUBLE_STATES = ("paper_out", "offline")
 #: A touch right after a screen change is ignored: it is usually the same finger.
 TOUCH_GUARD_S = 0.35
+#: The booking-code keyboard; "⌫" deletes. Codes are capitals, digits, - and _.
+CODE_ROWS = ("1234567890", "QWERTYUIOP", "ASDFGHJKL-", "ZXCVBNM_⌫")
+CODE_MAX = 40
+#: The booking-code screen goes home after this long without a key.
+CODE_IDLE_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,36 @@ class Layout:
         top = hh + hint_h
         self.grid = Rect(m, top, w - 2 * m, self.footer.top - m - top)
 
+    def footer_split(self) -> tuple[Rect, Rect]:
+        """The footer shared by the priority path (left) and the booking button (right)."""
+        f = self.footer
+        left = round(f.w * (0.58 if self.portrait else 0.64))
+        return Rect(f.x, f.y, left - self.margin // 2, f.h), Rect(
+            f.x + left + self.margin // 2, f.y, f.w - left - self.margin // 2, f.h
+        )
+
+    def code_screen(self) -> tuple[Rect, Rect, list[tuple[str, Rect]], Rect, Rect]:
+        """Booking-code screen: (title, field, [(key, rect)], back, ok)."""
+        m = self.margin
+        top = self.header.bottom + m
+        title = Rect(m, top, self.w - 2 * m, round(self.h * 0.08))
+        field = Rect(self.w // 8, title.bottom + m // 2, self.w * 6 // 8, round(self.h * 0.11))
+        rows = CODE_ROWS
+        bottom_h = round(self.h * (0.08 if self.portrait else 0.11))
+        kb = Rect(m, field.bottom + m, self.w - 2 * m, self.h - field.bottom - 3 * m - bottom_h)
+        kh = (kb.h - (len(rows) - 1) * (m // 2)) // len(rows)
+        kw = (kb.w - 9 * (m // 2)) // 10
+        keys: list[tuple[str, Rect]] = []
+        for r, row in enumerate(rows):
+            x = kb.x + (kb.w - (len(row) * kw + (len(row) - 1) * (m // 2))) // 2
+            for ch in row:
+                keys.append((ch, Rect(x, kb.y + r * (kh + m // 2), kw, kh)))
+                x += kw + m // 2
+        y = self.h - m - bottom_h
+        back = Rect(m, y, (self.w - 3 * m) // 3, bottom_h)
+        ok = Rect(back.right + m, y, self.w - back.right - 2 * m, bottom_h)
+        return title, field, keys, back, ok
+
     def cells(self, n: int) -> list[Rect]:
         """``n`` equal buttons filling the grid, row by row."""
         if n <= 0:
@@ -116,6 +153,10 @@ class Model:
         self.guard_until = 0.0
         self.counter: int | None = cfg.counters[0].id if cfg.counters else None
         self.version = 0
+        appointments: dict[str, Any] = cfg.sections.get("appointments") or {}
+        self.appointments = bool(appointments.get("enabled"))
+        self.code = ""
+        self.code_error: tuple[str, str] | None = None  # (vi, en)
 
     # ------------------------------------------------------------------ state
     def _changed(self) -> None:
@@ -163,7 +204,9 @@ class Model:
 
     def settle(self, now: float) -> None:
         """Back to the screen the office state calls for (home, priority, closed, paused)."""
-        if self.screen not in ("printing", "result", "refused"):
+        if self.screen not in ("printing", "result", "refused", "code"):
+            self._go(self._base(), now)
+        elif self.screen == "code" and (not self.is_open or self.paused):
             self._go(self._base(), now)
 
     # ------------------------------------------------------------------ inputs
@@ -180,10 +223,26 @@ class Model:
             out.append(Target(L.language, Action("language", source="touch"), "language"))
             if pr:
                 out.append(Target(L.footer, Action("back", source="touch"), "back"))
-            elif self.cfg.ui.priority_button and self.cfg.queue.priority_enabled:
+                return out
+            prio = self.cfg.ui.priority_button and self.cfg.queue.priority_enabled
+            left, right = L.footer_split() if self.appointments and prio else (L.footer, L.footer)
+            if prio:
                 out.append(
-                    Target(L.footer, Action("priority", priority=True, source="touch"), "priority")
+                    Target(left, Action("priority", priority=True, source="touch"), "priority")
                 )
+            if self.appointments:
+                out.append(Target(right, Action("appointment", source="touch"), "appointment"))
+            return out
+        if self.screen == "code":
+            _, _, keys, back, ok = L.code_screen()
+            out = [
+                Target(r, Action("code_delete", source="touch"), "delete")
+                if ch == "⌫"
+                else Target(r, Action("code_key", text=ch, source="touch"), ch)
+                for ch, r in keys
+            ]
+            out.append(Target(back, Action("back", source="touch"), "back"))
+            out.append(Target(ok, Action("code_submit", source="touch"), "ok"))
             return out
         if self.screen in ("result", "refused"):
             return [Target(Rect(0, 0, L.w, L.h), Action("back", source="touch"), "done")]
@@ -213,12 +272,38 @@ class Model:
                 self.help = False
             else:
                 self.priority_mode = False
-                if self.screen in ("result", "refused"):
+                if self.screen in ("result", "refused", "code"):
                     self.pending = None
                     self.screen = "done"
                 self._go(self._base(), now)
         elif a.kind == "select_counter":
             self.counter = a.counter
+        elif a.kind == "appointment":
+            if (
+                self.appointments
+                and self.is_open
+                and not self.paused
+                and self.screen in ("home", "priority")
+            ):
+                self.code, self.code_error = "", None
+                self.priority_mode = False
+                self.until = now + CODE_IDLE_S
+                self._go("code", now)
+        elif a.kind == "code_key" and self.screen == "code":
+            if len(self.code) < CODE_MAX:
+                self.code += a.text.upper()
+            self.code_error = None
+            self.until = now + CODE_IDLE_S
+        elif a.kind == "code_delete" and self.screen == "code":
+            self.code = self.code[:-1]
+            self.code_error = None
+            self.until = now + CODE_IDLE_S
+        self._changed()
+
+    def booking_refused(self, vi: str, en: str, now: float) -> None:
+        """A booking code could not be checked in: say why, keep the code to correct."""
+        self.code_error = (vi, en)
+        self.until = now + CODE_IDLE_S
         self._changed()
 
     # ------------------------------------------------------------------ issuing
@@ -283,14 +368,14 @@ class Model:
             elif now >= self.until + 5:
                 # No answer from the store at all; never strand the screen.
                 self.refused("", now)
-        elif self.screen in ("result", "refused") and now >= self.until:
+        elif self.screen in ("result", "refused", "code") and now >= self.until:
             self.pending = None
             self.screen = "done"
             self._go(self._base(), now)
 
     def busy(self, now: float) -> bool:
         """Someone is using the screen (poll fast)."""
-        return self.screen in ("printing", "result", "refused", "priority") or self.help
+        return self.screen in ("printing", "result", "refused", "priority", "code") or self.help
 
     def describe(self) -> dict[str, Any]:
         """The screen as data (tests, the simulator's log)."""
@@ -302,5 +387,7 @@ class Model:
             "printer": self.printer_state,
             "trouble": self.trouble,
             "open": self.is_open,
+            "code": self.code,
+            "code_error": self.code_error,
             "pending": None if p is None else dict(p.__dict__),
         }

@@ -74,6 +74,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Please ask the staff at a counter",
     },
     "touch_to_finish": {"vi": "Chạm vào màn hình để xong", "en": "Touch the screen when done"},
+    "booking_button": {"vi": "Có lịch hẹn trực tuyến", "en": "I booked online"},
+    "code_title": {"vi": "Nhập hoặc quét mã lịch hẹn", "en": "Type or scan your booking code"},
+    "code_ok": {"vi": "Lấy số", "en": "Get my number"},
     "help_title": {"vi": "Bàn phím", "en": "Keys"},
     "counter_selected": {"vi": "Đang điều khiển: {name}", "en": "Controlling: {name}"},
 }

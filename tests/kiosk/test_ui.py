@@ -314,6 +314,7 @@ def test_every_screen_lays_out_large_targets_inside_the_screen(
             "refused",
             "closed",
             "paused",
+            "code",
         ):
             app.model.screen = screen_name
             if screen_name in ("printing", "result", "refused"):
@@ -324,7 +325,12 @@ def test_every_screen_lays_out_large_targets_inside_the_screen(
             app.model.version += 1
             app.draw()
             seen.add(screen_name)
-        assert len(seen) == 7
+        assert len(seen) == 8
+        _, field, keys, back, ok = L.code_screen()
+        rects = [field, back, ok] + [r for _, r in keys]
+        for i, r in enumerate(rects):
+            assert screen.contains(r) and not any(r.colliderect(o) for o in rects[i + 1 :])
+        assert min(r.h for _, r in keys) >= 40, f"booking keys too small at {size}"
     finally:
         app.close()
 
