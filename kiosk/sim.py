@@ -303,6 +303,7 @@ class Simulation:
     refusals: list[str] = field(default_factory=list)
     screens: set[str] = field(default_factory=set)
     match_before_close: bool | None = None
+    consumers: list[Any] = field(default_factory=list)
 
     def run(self) -> dict[str, Any]:
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
@@ -346,6 +347,7 @@ class Simulation:
                 ),
             )
             stack.callback(stop_consumers, consumers)
+            self.consumers = consumers
             self.say(f"consumers: {', '.join(c.name for c in consumers) or 'none yet'}")
             app = KioskApp(q, size=self.size, fullscreen=False, mono=clock, on_frame=self._frame)
             app.start()
@@ -379,10 +381,6 @@ class Simulation:
         hm = datetime.fromtimestamp(clock(), self.cfg.tz).strftime("%H:%M")
         out: Outcome | None = None
         if cmd == "issue":
-            if len(args) > 1 and app.model.screen == "home":
-                app.touch(self._target(app, "priority"))
-                clock.t += 1
-                app.step()
             waited = 0
             while app.model.screen == "printing" and waited < 30:
                 clock.t += 0.5  # the next citizen waits while the ticket comes out
@@ -392,6 +390,11 @@ class Simulation:
             app.model.guard_until = 0  # a new citizen, not the same finger
             if app.model.screen in ("result", "refused"):
                 app.touch((1, app.model.layout.h - 1))  # the previous citizen leaves
+                clock.t += 1
+                app.step()
+                app.model.guard_until = 0
+            if len(args) > 1 and app.model.screen == "home":
+                app.touch(self._target(app, "priority"))
                 clock.t += 1
                 app.step()
                 app.model.guard_until = 0
@@ -405,6 +408,10 @@ class Simulation:
                 )
         elif cmd == "button":
             out = app.act(Action("issue", service=args[0], source="gpio"))
+        if cmd in ("issue", "button") and out is not None and out.ok:
+            # The citizen waits at the printer: real time for the consumer thread,
+            # so the screen shows what the printer really answered.
+            self._await_print(app, q, out.result.ticket.id)
         elif cmd in COUNTER_COMMANDS:
             kind = "next" if cmd == "next" else cmd
             a = Action(
@@ -423,8 +430,16 @@ class Simulation:
             else:
                 out = app.act(a)
         elif cmd == "printer":
+            # Tickets issued before the change print (or fail) under the old state.
+            self._drain(q.store, self.consumers, timeout=10)
             self._printer(args[0], q)
             self.say(f"{hm}  printer  {args[0]}")
+            if args[0] in ("ok", "paper_near_end"):
+                n = self._await_reprints(app, q)
+                if n:
+                    self.say(
+                        f"{hm}  printer  {n} flagged ticket(s) of waiting citizens still not reprinted"
+                    )
         elif cmd == "snapshot":
             self._save(app, f"kiosk-{args[0]}")
         elif cmd == "close":
@@ -435,15 +450,45 @@ class Simulation:
             if not out.ok:
                 self.refusals.append(f"{hm} {cmd} {' '.join(args)}: {out.text}")
 
-    def _printer(self, state: str, q: Queue) -> None:
-        # The simulated printer's own report, as a printer consumer writes it. When
-        # the printer package offers fault injection for png: printers, the sim uses it.
-        try:
-            from printer import sim as printer_sim  # type: ignore[attr-defined]
+    def _await_print(self, app: Any, q: Queue, ticket_id: int, timeout: float = 3.0) -> None:
+        if not any(c.name == "printer" for c in self.consumers):
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with q.store.read() as tx:
+                t = tx.ticket(ticket_id)
+            if t is None or t.print_status != "pending":
+                break
+            time.sleep(0.003)
+        app.step()
 
-            printer_sim.set_state(self.out / "tickets", state)
-        except (ImportError, AttributeError):
-            q.record("printer_status", state=state, detail="simulated")
+    def _await_reprints(self, app: Any, q: Queue, timeout: float = 10.0) -> int:
+        """Wait (real time) until the printer has reprinted the flagged tickets of
+        citizens still waiting; returns how many are left."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with q.store.read() as tx:
+                left = tx.c.execute(
+                    "SELECT COUNT(*) FROM tickets WHERE day = ? AND status = 'waiting' "
+                    "AND print_status = 'failed'",
+                    (q.today(),),
+                ).fetchone()[0]
+            if not left or time.monotonic() >= deadline:
+                app.step()
+                return int(left)
+            time.sleep(0.05)
+
+    def _printer(self, state: str, q: Queue) -> None:
+        """Put the simulated png: printer into ``state``; the printer consumer notices
+        it as it would a real printer's status answer and writes printer_status."""
+        folder = self.out / "tickets"
+        try:
+            from printer.sim import set_state  # type: ignore[import-not-found,unused-ignore]
+        except ImportError:
+            # The state file PngPrinter reads (printer/connection.py).
+            (folder / ".printer-state").write_text(state + "\n", encoding="utf-8")
+        else:
+            set_state(folder, state)
 
     @staticmethod
     def _target(app: Any, label: str) -> tuple[int, int]:
@@ -538,6 +583,11 @@ class Simulation:
             "calls": calls,
             "by_status": status["by_status"],
             "print_status": _count(t["print_status"] for t in tickets),
+            "reprinted": sum(
+                1
+                for e in store.events_since(0, limit=1_000_000, types=("ticket_printed",))
+                if e.payload.get("detail") == "reprinted"
+            ),
             "ticket_pngs": len(list((out / "tickets").glob("*.png"))),
             "kiosk_screens": sorted(p.stem for p in (out / "screens").glob("*.png")),
             "refused": self.refusals,

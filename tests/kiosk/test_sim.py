@@ -82,11 +82,28 @@ def test_every_number_is_issued_once_and_every_call_is_of_an_issued_ticket(demo_
     assert {"touch", "gpio"} <= set(issued_by.values())
 
 
-def test_the_printer_ran_out_of_paper_and_was_refilled(demo_day) -> None:
-    out, _ = demo_day
-    states = [e["state"] for e in jsonl(out / "events.jsonl") if e["type"] == "printer_status"]
+def test_the_printer_ran_out_of_paper_was_refilled_and_reprinted_for_those_waiting(
+    demo_day,
+) -> None:
+    out, s = demo_day
+    events = jsonl(out / "events.jsonl")
+    states = [e["state"] for e in events if e["type"] == "printer_status"]
     assert "paper_out" in states
     assert states[-1] in ("ok", "paper_near_end")
+    failed = {e["code"] for e in events if e["type"] == "ticket_print_failed"}
+    assert failed, "no ticket failed while the paper was out"
+    assert s["reprinted"] > 0
+    # Every ticket came out of the PNG printer, or is flagged (its citizen was called
+    # while the printer was down and saw the number on screen).
+    assert set(s["print_status"]) <= {"printed", "failed"}
+    assert s["ticket_pngs"] >= s["print_status"]["printed"]
+    assert (out / "screens" / "kiosk-result-printer-trouble.png").exists()
+
+
+def test_every_priority_step_of_the_script_gave_a_priority_ticket(demo_day) -> None:
+    out, s = demo_day
+    script = (out / "script.txt").read_text(encoding="utf-8")
+    assert s["priority"] == script.count(" priority\n") > 0
 
 
 def test_the_hall_display_followed_the_day(demo_day) -> None:
