@@ -108,10 +108,16 @@ class MetricsConsumer(Consumer):
             r = t["ratings"].setdefault(svc, {})
             r[str(p.get("rating"))] = r.get(str(p.get("rating")), 0) + 1
 
-    def run_once(self, limit: int = 100_000) -> int:
-        """Fold new events; totals and cursor are saved in one transaction per batch."""
+    def run_once(self, limit: int = 100_000, wait: bool = True) -> int:
+        """Fold new events; totals and cursor are saved in one transaction per batch.
+
+        With ``wait=False`` it returns at once if another thread is folding (a scrape
+        then shows the figures saved so far instead of waiting for a long first fold).
+        """
         done = 0
-        with self._fold_lock:
+        if not self._fold_lock.acquire(blocking=wait):
+            return 0
+        try:
             cursor = self.store.cursor(self.name)
             while done < limit:
                 batch = self.store.events_since(cursor, limit=1000)
@@ -135,13 +141,15 @@ class MetricsConsumer(Consumer):
                     self.totals = json.loads(backup)
                     raise
                 done += len(batch)
+        finally:
+            self._fold_lock.release()
         return done
 
     # ------------------------------------------------------------------ exposition
     def collect(self) -> Iterable[Metric]:
         """Called by prometheus_client at each scrape: catch up, then report."""
         try:
-            self.run_once()
+            self.run_once(wait=False)
         except Exception as e:  # a scrape still shows the last saved figures
             log.warning("metrics: cannot read new events: %s", e)
         t = self.totals
