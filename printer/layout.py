@@ -215,18 +215,13 @@ class TicketLayout:
     def stroke(self) -> int:
         return max(3, round(5 * self.s))
 
-    def body(self, t: TicketInfo) -> Image.Image:
-        """The number, priority mark, date and time, people ahead and wait, QR code."""
-        c = Canvas(self.width, 2000)
-        c.gap(self.size(4))
-        lf = font(self.size(20))
-        c.text(["SỐ THỨ TỰ · YOUR NUMBER"], lf, self.margin)
-        code = nfc(t.code)
+    def number_image(self, code: str) -> Image.Image:
+        """The code in outline (white inside a black stroke), cropped to its ink (greyscale)."""
         f = self.number_font(code)
         left, top, right, bottom = f.getbbox(code, anchor="ls", stroke_width=self.stroke)
-        x = (self.width - (right - left)) / 2 - left
-        c.draw.text(
-            (x, c.y - top + self.size(6)),
+        img = Image.new("L", (right - left, bottom - top), 255)
+        ImageDraw.Draw(img).text(
+            (-left, -top),
             code,
             font=f,
             fill=255,
@@ -234,7 +229,17 @@ class TicketLayout:
             stroke_width=self.stroke,
             stroke_fill=0,
         )
-        c.gap(bottom - top + self.size(14))
+        return img
+
+    def body(self, t: TicketInfo) -> Image.Image:
+        """The number, priority mark, date and time, people ahead and wait, QR code."""
+        c = Canvas(self.width, 2000)
+        c.gap(self.size(4))
+        lf = font(self.size(20))
+        c.text(["SỐ THỨ TỰ · YOUR NUMBER"], lf, self.margin)
+        c.gap(self.size(6))
+        c.paste(self.number_image(nfc(t.code)))
+        c.gap(self.size(14))
         if t.priority:
             pf = font(self.size(26), True)
             label = "ƯU TIÊN · PRIORITY"

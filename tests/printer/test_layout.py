@@ -1,0 +1,173 @@
+"""Ticket layout: widths, Vietnamese text, wrapping, the outlined number, cached strips."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime
+
+import pytest
+from PIL import Image, ImageChops
+
+from printer import fonts
+from printer.layout import WIDTHS, TicketInfo, TicketLayout, nfc, wrap
+
+from .test_fonts import vietnamese_letters
+
+HEADER = ["UBND PHƯỜNG NGHĨA TÂN", "BỘ PHẬN TIẾP NHẬN VÀ TRẢ KẾT QUẢ"]
+LONG = (
+    "Chứng thực bản sao từ bản chính giấy tờ, văn bản do cơ quan có thẩm quyền "
+    "của Việt Nam cấp hoặc chứng nhận"
+)
+
+
+def info(**kw: object) -> TicketInfo:
+    base: dict[str, object] = dict(
+        code="A012",
+        service_id="hotich",
+        service_name="Tư pháp – Hộ tịch",
+        service_name_en="Justice – Civil status",
+        issued_at=datetime(2026, 11, 30, 9, 41),
+        ahead=5,
+        wait_minutes=15,
+    )
+    base.update(kw)
+    return TicketInfo(**base)  # type: ignore[arg-type]
+
+
+def black(img: Image.Image, box: tuple[int, int, int, int] | None = None) -> int:
+    part = img.crop(box) if box else img
+    return part.histogram()[0]
+
+
+@pytest.mark.parametrize("paper", [58, 80])
+def test_ticket_is_a_1_bit_image_as_wide_as_the_print_head(paper: int) -> None:
+    img = TicketLayout(WIDTHS[paper], HEADER, ["Xin cảm ơn!"]).render(info())
+    assert img.mode == "1" and img.width == WIDTHS[paper]
+    # Between 50 and 150 mm of paper at 8 dots/mm.
+    assert 400 < img.height < 1200
+    assert black(img) > 0
+
+
+@pytest.mark.parametrize("paper", [58, 80])
+def test_nothing_is_drawn_in_the_side_margins(paper: int) -> None:
+    layout = TicketLayout(WIDTHS[paper], HEADER, ["Đường dây nóng: 024 3756 0000"])
+    img = layout.render(info(code="CC9999", service_name=LONG, priority=True, qr_text="x" * 40))
+    m = layout.margin
+    assert black(img, (0, 0, m, img.height)) == 0
+    assert black(img, (img.width - m, 0, img.width, img.height)) == 0
+
+
+def test_every_vietnamese_letter_is_drawn_as_itself_not_a_missing_glyph_box() -> None:
+    f = fonts.font(40, True)
+
+    def glyph(c: str) -> bytes:
+        im = Image.new("L", (80, 80), 255)
+        from PIL import ImageDraw
+
+        ImageDraw.Draw(im).text((10, 10), c, font=f, fill=0)
+        return im.tobytes()
+
+    missing = glyph("\ue000")  # private use: the font's .notdef box
+    for c in vietnamese_letters():
+        g = glyph(c)
+        assert g != missing, f"{c} is drawn as a missing glyph"
+        base = unicodedata.normalize("NFD", c)[0]
+        if base != c:
+            assert g != glyph(base), f"{c} is drawn without its marks"
+
+
+def test_decomposed_text_prints_exactly_like_composed_text() -> None:
+    name = "Đất đai – Xây dựng, Lao động – Thương binh và Xã hội"
+    decomposed = unicodedata.normalize("NFD", name)
+    assert decomposed != name
+    a = TicketLayout(576, [unicodedata.normalize("NFD", h) for h in HEADER]).render(
+        info(service_name=decomposed)
+    )
+    b = TicketLayout(576, HEADER).render(info(service_name=name))
+    assert ImageChops.difference(a.convert("L"), b.convert("L")).getbbox() is None
+
+
+@pytest.mark.parametrize("width", [384, 576])
+def test_long_service_names_wrap_within_the_width_and_keep_every_word(width: int) -> None:
+    f = fonts.font(32, True)
+    lines = wrap(LONG, f, width - 16)
+    assert len(lines) >= 3
+    assert all(f.getlength(line) <= width - 16 for line in lines)
+    assert " ".join(lines) == nfc(LONG)
+
+
+def test_a_word_longer_than_the_line_is_broken_inside_the_word() -> None:
+    f = fonts.font(30)
+    lines = wrap("Nghiêngnghiêngnghiêngnghiêngnghiêngnghiêng", f, 200)
+    assert len(lines) > 1 and all(f.getlength(x) <= 200 for x in lines)
+    assert "".join(lines) == "Nghiêngnghiêngnghiêngnghiêngnghiêngnghiêng"
+
+
+def test_a_longer_service_name_makes_a_longer_ticket() -> None:
+    layout = TicketLayout(384, HEADER)
+    short = layout.render(info(service_name="Hộ tịch"))
+    long = layout.render(info(service_name=LONG))
+    assert long.height > short.height + 60
+
+
+@pytest.mark.parametrize("width", [384, 576])
+def test_the_number_is_large_and_drawn_in_outline_not_solid(width: int) -> None:
+    layout = TicketLayout(width, HEADER)
+    num = layout.number_image("A888")
+    # Readable at arm's length: over 10 mm tall (8 dots per mm) even on 58 mm paper.
+    assert num.height > 10 * 8
+    # Strokes, not blocks: the same glyphs filled solid would blacken far more dots.
+    from PIL import ImageDraw
+
+    f = layout.number_font("A888")
+    solid = Image.new("L", num.size, 255)
+    left, top, _, _ = f.getbbox("A888", anchor="ls", stroke_width=layout.stroke)
+    ImageDraw.Draw(solid).text(
+        (-left, -top),
+        "A888",
+        font=f,
+        fill=0,
+        anchor="ls",
+        stroke_width=layout.stroke,
+        stroke_fill=0,
+    )
+    outline, filled = black(num.point(lambda v: 255 if v > 127 else 0)), black(solid)
+    assert outline < 0.6 * filled
+    # ...and the outline is in the ticket, dot for dot.
+    body = layout.body(info(code="A888"))
+    assert body.width == width and black(body) > outline
+
+
+def test_priority_mark_reprint_mark_and_qr_code_appear_only_when_asked() -> None:
+    layout = TicketLayout(576, HEADER)
+    plain = layout.body(info())
+    assert layout.body(info(priority=True)).height > plain.height
+    assert layout.body(info(reprint_at=datetime(2026, 11, 30, 10, 5))).height > plain.height
+    qr = layout.body(info(qr_text="https://dichvucong.example.gov.vn/ve/A012"))
+    assert qr.height > plain.height + 100
+
+
+def test_head_and_foot_are_drawn_once_and_reused() -> None:
+    layout = TicketLayout(576, HEADER, ["Xin cảm ơn!"])
+    a = layout.parts(info(code="A001"))
+    b = layout.parts(info(code="A002"))
+    assert a[0] is b[0] and a[2] is b[2]
+    assert a[1] is not b[1]
+    other = layout.parts(info(service_id="datdai", service_name="Đất đai"))
+    assert other[0] is not a[0]
+
+
+def test_logo_is_scaled_into_the_head(tmp_path) -> None:
+    logo = Image.new("RGBA", (1000, 400), (0, 0, 0, 0))
+    from PIL import ImageDraw
+
+    ImageDraw.Draw(logo).ellipse((0, 0, 999, 399), fill=(200, 0, 0, 255))
+    logo.save(tmp_path / "logo.png")
+    with_logo = TicketLayout(384, HEADER, logo=tmp_path / "logo.png").head("a", "A")
+    without = TicketLayout(384, HEADER).head("a", "A")
+    assert with_logo.width == 384 and with_logo.height > without.height + 40
+
+
+def test_bad_widths_are_refused_with_the_reason() -> None:
+    with pytest.raises(ValueError, match="multiple of 8"):
+        TicketLayout(500)
