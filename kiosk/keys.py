@@ -55,6 +55,8 @@ class KeyMap:
         self.staff_keys.pop("", None)
         self.priority_pending = False
         self.counter = cfg.counters[0].id if cfg.counters else None
+        #: Lines the simulator adds to the help overlay (its printer keys).
+        self.extra_help: list[HelpLine] = []
 
     def translate(self, name: str, text: str = "") -> Action | None:
         """The action for one key press. ``name`` is pygame's key name (``"f3"``,
@@ -115,4 +117,4 @@ class KeyMap:
                 strict=False,
             ):
                 out.append(HelpLine(key.upper(), vi, en, "staff"))
-        return out
+        return out + self.extra_help

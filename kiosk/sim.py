@@ -479,16 +479,7 @@ class Simulation:
             time.sleep(0.05)
 
     def _printer(self, state: str, q: Queue) -> None:
-        """Put the simulated png: printer into ``state``; the printer consumer notices
-        it as it would a real printer's status answer and writes printer_status."""
-        folder = self.out / "tickets"
-        try:
-            from printer.sim import set_state  # type: ignore[import-not-found,unused-ignore]
-        except ImportError:
-            # The state file PngPrinter reads (printer/connection.py).
-            (folder / ".printer-state").write_text(state + "\n", encoding="utf-8")
-        else:
-            set_state(folder, state)
+        set_printer_state(self.out / "tickets", state)
 
     @staticmethod
     def _target(app: Any, label: str) -> tuple[int, int]:
@@ -610,6 +601,27 @@ class Simulation:
         return summary
 
 
+#: Simulator keys for the PNG printer: (pygame key name, state, vi, en).
+SIM_PRINTER_KEYS = (
+    ("f9", "paper_out", "máy in hết giấy", "printer out of paper"),
+    ("f10", "ok", "nạp giấy, máy in chạy lại", "paper loaded, printer back"),
+    ("f11", "offline", "rút cáp máy in", "printer unplugged"),
+)
+
+
+def set_printer_state(folder: Path, state: str) -> None:
+    """Put the simulated png: printer into ``state``; the printer consumer notices it
+    as it would a real printer's status answer and writes printer_status."""
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        from printer.sim import set_state  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        # The state file PngPrinter reads (printer/connection.py).
+        (folder / ".printer-state").write_text(state + "\n", encoding="utf-8")
+    else:
+        set_state(folder, state)
+
+
 def _count(items: Any) -> dict[str, int]:
     out: dict[str, int] = {}
     for x in items:
@@ -668,7 +680,20 @@ def run_windows(args: argparse.Namespace, cfg: Config) -> int:
         store = stack.enter_context(Store(db))
         q = Queue(cfg, store, office_clock(cfg))
 
+        from .keys import HelpLine
+
+        def printer_state(state: str) -> Any:
+            def set_it() -> None:
+                set_printer_state(out / "tickets", state)
+                print(f"  simulated printer: {state}")
+
+            return set_it
+
         def show_help(app: Any) -> None:
+            # The simulated printer's keys: paper out, refill, unplugged.
+            for key, state, vi, en in SIM_PRINTER_KEYS:
+                app.key_hooks[key] = printer_state(state)
+                app.keymap.extra_help.append(HelpLine(key.upper(), vi, en, "staff"))
             app.model.help = True
             app.model.version += 1
 

@@ -167,6 +167,8 @@ class KioskApp:
         self.outcomes: list[Outcome] = []
         self.acted = 0
         self._held: list[tuple[str, str, float]] = []  # keys held back: (name, char, time)
+        #: Key name → function, tried before the key map (the simulator's printer keys).
+        self.key_hooks: dict[str, Callable[[], None]] = {}
         #: Called on the main thread after news from the store or an action (lights).
         self.listeners: list[Callable[[KioskApp], None]] = []
         self._changed = False
@@ -345,6 +347,9 @@ class KioskApp:
         bookings on, a burst of keys on the home screen is a barcode scanner."""
         assert self.model is not None
         m = self.model
+        if name in self.key_hooks:
+            self.key_hooks[name]()
+            return
         ch = text if len(text) == 1 and text.isprintable() and not text.isspace() else ""
         if m.screen == "code":
             if name in ("return", "enter"):

@@ -348,3 +348,15 @@ def test_a_bad_screen_size_is_a_plain_message() -> None:
     assert parse_size("800x480") == (800, 480)
     with pytest.raises(ValueError, match="1024x600"):
         parse_size("big")
+
+
+def test_a_key_hook_takes_its_key_before_the_key_map(app: KioskApp, queue: Queue) -> None:
+    hits: list[str] = []
+    app.key_hooks["f9"] = lambda: hits.append("f9")
+    app.key_hooks["1"] = lambda: hits.append("1")
+    for key, text in (("f9", ""), ("1", "1")):
+        pygame.event.post(
+            pygame.event.Event(pygame.KEYDOWN, key=pygame.key.key_code(key), unicode=text)
+        )
+    app.step()
+    assert hits == ["f9", "1"] and tickets(queue) == []
