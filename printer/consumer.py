@@ -30,7 +30,7 @@ from kiosk.store import Event, Ticket
 
 from .connection import Link, PrinterFault, open_link
 from .job import TicketPrinter, info_from_ticket, layout_from_config
-from .status import FAULTS, Status, latest
+from .status import FAULTS, Status, recorded
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,8 @@ class PrinterConsumer(Consumer):
         self.monotonic = monotonic
         self.status_interval = float(cfg.printer.status_seconds)
         #: The state last written as a printer_status event (from the store at start).
-        self.state = latest(queue.store).state
+        last = recorded(queue.store)
+        self.state: str | None = last.state if last else None
         self.silent_until = 0.0
         self.next_check = 0.0
         self.printed = 0

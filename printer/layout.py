@@ -219,7 +219,7 @@ class TicketLayout:
         """The code in outline (white inside a black stroke), cropped to its ink (greyscale)."""
         f = self.number_font(code)
         left, top, right, bottom = f.getbbox(code, anchor="ls", stroke_width=self.stroke)
-        img = Image.new("L", (right - left, bottom - top), 255)
+        img = Image.new("L", (int(right - left), int(bottom - top)), 255)
         ImageDraw.Draw(img).text(
             (-left, -top),
             code,

@@ -80,12 +80,17 @@ def latest(store: Any) -> Status:
     For the kiosk screen and ``kiosk doctor``: together with ``[printer] on_fault``
     (see :func:`issuing_paused`) it says whether tickets can be given.
     """
+    return recorded(store) or Status("unknown", "no printer status yet")
+
+
+def recorded(store: Any) -> Status | None:
+    """The newest ``printer_status`` event in the store, or None."""
     with store.read() as tx:
         row = tx.c.execute(
             "SELECT payload FROM events WHERE type = 'printer_status' ORDER BY seq DESC LIMIT 1"
         ).fetchone()
     if not row:
-        return Status("unknown", "no printer status yet")
+        return None
     p = json.loads(row[0])
     state = str(p.get("state", "unknown"))
     return Status(state if state in STATES else "unknown", str(p.get("detail", "")))

@@ -35,6 +35,8 @@ class FakePrinter:
         self.questions = 0
         #: After this many raster bytes of a job the roll runs out.
         self.paper_out_after: int | None = None
+        #: After this many bytes in all the cable is pulled out.
+        self.unplug_after: int | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -64,13 +66,13 @@ class FakePrinter:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(2)
-        os.close(self.master)
-        os.close(self.slave)
+        if self.master >= 0:
+            os.close(self.master)
+            os.close(self.slave)
         self.master = -1
 
     def close(self) -> None:
-        if self.master >= 0:
-            self.unplug()
+        self.unplug()
 
     def power_cycle(self) -> None:
         """Switched off and on: what was half received is gone."""
@@ -103,6 +105,12 @@ class FakePrinter:
                 self.received += len(data)
                 self._buf += data
                 self._parse(fd)
+            if self.unplug_after is not None and self.received >= self.unplug_after:
+                self.unplug_after = None
+                os.close(self.master)
+                os.close(self.slave)
+                self.master = -1
+                return
 
     def _answer(self, fd: int, n: int) -> None:
         self.questions += 1
