@@ -312,6 +312,11 @@ def check_in(queue: Queue, code: str) -> Issued:
                     f"Mã hẹn {code} dành cho ngày {d}, không phải hôm nay",
                     f"Booking {code} is for {other[0]}, not today",
                 )
+            if not queue.cfg.appointments.enabled:
+                raise BookingsUnavailable(
+                    "Nơi đây chưa nhận lịch hẹn trực tuyến; vui lòng lấy số thường",
+                    "This office does not take online bookings; please take a walk-in ticket",
+                )
             if tx.get_meta(f"bookings_fetched:{day}") is None:
                 raise BookingsUnavailable(
                     "Chưa tải được danh sách lịch hẹn hôm nay; vui lòng lấy số thường",

@@ -241,3 +241,10 @@ def test_kiosk_checkin_command_prints_the_ticket_or_the_reason(
     assert "đã được dùng" in err and "already used" in err and "Traceback" not in err
     assert main(["bookings", "--db", db]) == 0
     assert "HB-0013" in capsys.readouterr().out
+
+
+def test_a_code_at_an_office_without_online_bookings_says_so(cfg, queue):
+    assert not cfg.appointments.enabled
+    with pytest.raises(BookingsUnavailable) as e:
+        check_in(queue, "HB-0012")
+    assert e.value.en == "This office does not take online bookings; please take a walk-in ticket"
