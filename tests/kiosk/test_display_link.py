@@ -186,6 +186,8 @@ def test_unplug_and_replug_does_not_block_the_kiosk_and_catches_up(queue, displa
     assert display.shown()[2] == ""  # the display still shows its last state
     line.plug()
     wait_for(lambda: converged(queue, display), timeout=20, what="catch-up after replug")
+    # A snapshot may show a call before its CALL frame arrives: wait for the voice too.
+    wait_for(lambda: len(display.announced) == len(called_events(queue)), what="announcements")
     assert announced(display) == called_events(queue)
     states = [e.payload["state"] for e in queue.store.events_since(0, types=("display_link",))]
     assert states[-3:] == ["up", "down", "up"]
@@ -196,7 +198,7 @@ def test_display_reboot_mid_day_gets_the_full_state_without_repeating_calls(queu
         queue.issue("hotich")
     queue.call_next(1)
     queue.call_next(2)
-    wait_for(lambda: converged(queue, display))
+    wait_for(lambda: converged(queue, display) and len(display.announced) == 2)
     before = len(display.announced)
     display.reboot()
     assert display.state.view().counters == ()
@@ -220,7 +222,8 @@ def test_calls_older_than_the_limit_are_shown_but_not_announced(
     queue.call_next(2)
     link.start()
     try:
-        wait_for(lambda: converged(queue, display))
+        wait_for(lambda: converged(queue, display) and len(display.announced) == 1)
+        time.sleep(0.3)
         assert announced(display) == [("A002", 2, False)]
         assert link.skipped_stale == 1
         assert [c.code for c in display.state.view().recent] == ["A002", "A001"]
