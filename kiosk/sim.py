@@ -544,6 +544,8 @@ class Simulation:
         out = self.out
         status = q.status()
         calls = 0
+        types: dict[str, int] = {}
+        expired_at_close = 0
         with (
             (out / "events.jsonl").open("w", encoding="utf-8") as ev_f,
             (out / "calls.jsonl").open("w", encoding="utf-8") as calls_f,
@@ -553,6 +555,9 @@ class Simulation:
                 for ev in batch:
                     line = json.dumps(ev.as_dict(), ensure_ascii=False) + "\n"
                     ev_f.write(line)
+                    types[ev.type] = types.get(ev.type, 0) + 1
+                    if ev.type == "day_closed":
+                        expired_at_close += int(ev.payload.get("expired", 0))
                     if ev.type in ("ticket_called", "ticket_recalled"):
                         calls_f.write(line)
                         calls += 1
@@ -572,6 +577,13 @@ class Simulation:
             "issued": len(tickets),
             "priority": sum(1 for t in tickets if t["priority"]),
             "calls": calls,
+            # The foundation demo's counts, from the event log.
+            "called": types.get("ticket_called", 0),
+            "recalled": types.get("ticket_recalled", 0),
+            "skipped": types.get("ticket_skipped", 0),
+            "transferred": types.get("ticket_transferred", 0),
+            "rated": types.get("ticket_rated", 0),
+            "expired_at_close": expired_at_close,
             "by_status": status["by_status"],
             "print_status": _count(t["print_status"] for t in tickets),
             "reprinted": sum(
