@@ -16,7 +16,7 @@ from kiosk.actions import Action, perform
 from kiosk.config import Config
 from kiosk.gpio import Debouncer, KioskInputs, bindings
 from kiosk.queue import Queue
-from tests.conftest import Clock
+from tests.conftest import ROOT, Clock
 
 
 class Mono:
@@ -203,3 +203,68 @@ def test_a_counter_transfer_button_sends_the_citizen_to_the_counters_next_servic
     queue.call_next(4)  # counter 4 serves datdai only
     out = perform(queue, Action("transfer", counter=4, source="gpio"))
     assert not out.ok and "one service" in out.text
+
+
+def test_kiosk_run_wires_buttons_to_the_screen_and_lights_to_the_queue(
+    cfg: Config, queue: Queue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process wiring of `kiosk run`: gpiozero's default factory (a MockFactory
+    here) → debounced press → the main loop → a ticket; the busy light follows."""
+    from dataclasses import replace
+
+    from gpiozero import Device
+
+    from kiosk.ui.run import run_kiosk
+
+    factory = MockFactory()
+    monkeypatch.setattr(Device, "pin_factory", factory)
+    cfg.sections["gpio"]["ready_led_pin"] = 10
+    cfg.counters = [replace(cfg.counters[0], busy_led_pin=9), *cfg.counters[1:]]
+    seen: dict[str, object] = {}
+
+    def setup(app) -> None:
+        def staff_and_citizen() -> None:
+            import time
+
+            time.sleep(0.3)
+            seen["ready"] = factory.pin(10).state
+            press(factory, 5)  # hotich ticket button
+            release(factory, 5)
+            time.sleep(0.3)
+            press(factory, 4)  # counter 1: call next
+            time.sleep(0.3)
+            seen["busy"] = factory.pin(9).state
+            app.stop()
+
+        threading.Thread(target=staff_and_citizen, daemon=True).start()
+
+    rc = run_kiosk(cfg, queue, size=(800, 480), fullscreen=False, gpio=True, setup=setup)
+    factory.reset()
+    assert rc == 0
+    with queue.store.read() as tx:
+        [t] = tx.tickets_of_day(queue.today())
+    assert (t.code, t.source, t.status, t.counter) == ("A001", "gpio", "called", 1)
+    assert seen == {"ready": True, "busy": True}
+
+
+def test_pins_of_lights_and_buzzer_are_checked_with_the_buttons(cfg: Config) -> None:
+    from kiosk.config import ConfigError, parse
+
+    text = (ROOT / "config" / "example.toml").read_text(encoding="utf-8")
+    bad = text.replace("ready_led_pin = 0", "ready_led_pin = 5").replace(
+        "buzzer_pin = 0", "buzzer_pin = 40"
+    )
+    with pytest.raises(ConfigError) as e:
+        parse(bad, "kiosk.toml")
+    msg = "\n".join(e.value.problems)
+    assert "gpio.ready_led_pin: GPIO 5 is already used by services[0].button_pin" in msg
+    assert "gpio.buzzer_pin: GPIO 40 is not on the 40-pin header" in msg
+
+
+def test_a_key_with_two_meanings_is_refused(cfg: Config) -> None:
+    from kiosk.config import ConfigError, parse
+
+    text = (ROOT / "config" / "example.toml").read_text(encoding="utf-8")
+    bad = text.replace('language = "l"', 'language = "3"')
+    with pytest.raises(ConfigError, match=r'keys.language: "3" is also services\[2\].key'):
+        parse(bad, "kiosk.toml")
