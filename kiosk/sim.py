@@ -23,7 +23,7 @@ A script is one step a line, ``HH:MM[:SS] command args`` (``#`` starts a comment
     07:40 next 1                    # counter 1: call next (also recall, skip, finish)
     07:52 transfer 1 chungthuc      # counter 1 sends its citizen to another service
     07:53 rate 1 3                  # 3 Rất hài lòng, 2 Hài lòng, 1 Chưa hài lòng
-    09:40 printer paper_out         # printer status: ok, paper_near_end, paper_out, offline
+    09:40 printer paper_out         # ok, paper_near_end, paper_out, offline, silent
     09:55 printer ok
     10:00 snapshot busy-morning     # save the kiosk screen as screens/kiosk-busy-morning.png
     17:00 close                     # close the day
@@ -54,7 +54,9 @@ from .runtime import Overrides, start_consumers, stop_consumers
 from .store import Store
 
 COUNTER_COMMANDS = ("next", "recall", "skip", "finish", "transfer", "rate")
-PRINTER_STATES = ("ok", "paper_near_end", "paper_out", "offline", "unknown")
+#: States of the simulated printer; "silent" answers no status query (the kiosk sees
+#: ``unknown``), and "unknown" is accepted as its other name.
+PRINTER_STATES = ("ok", "paper_near_end", "paper_out", "offline", "silent", "unknown")
 COMMANDS = ("issue", "button", *COUNTER_COMMANDS, "printer", "snapshot", "close", "wait")
 
 
@@ -625,6 +627,7 @@ def set_printer_state(folder: Path, state: str) -> None:
     """Put the simulated png: printer into ``state``; the printer consumer notices it
     as it would a real printer's status answer and writes printer_status."""
     folder.mkdir(parents=True, exist_ok=True)
+    state = "silent" if state == "unknown" else state
     try:
         from printer.sim import set_state  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
@@ -765,7 +768,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
     s = sim.run()
     bs = s["by_status"]
     print(
-        f"\nDay closed: {s['issued']} issued ({s['priority']} priority), {s['calls']} calls, "
+        f"\nDay {'closed' if s['commands'].get('close') else 'played'}: {s['issued']} issued ({s['priority']} priority), {s['calls']} calls, "
         f"{bs.get('no_show', 0)} no-shows, {s['commands'].get('transfer', 0)} transfer(s), "
         f"{bs.get('expired', 0)} expired at closing; {s['ticket_pngs']} ticket PNGs; "
         f"{len(s['refused'])} refused action(s). {time.monotonic() - t0:.1f} s."
