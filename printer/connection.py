@@ -345,10 +345,9 @@ class PngPrinter(Escpos):
         self.answer: bytes = b""
 
     def state(self) -> str:
-        try:
-            return (self.folder / ".printer-state").read_text(encoding="utf-8").strip() or "ok"
-        except FileNotFoundError:
-            return "ok"
+        from .sim import state
+
+        return state(self.folder)
 
     def open(self, raise_not_found: bool = True) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
