@@ -196,6 +196,23 @@ def device_health(store: Store, started_at: float, now: float) -> dict[str, Any]
     return health
 
 
+def queue_now(store: Store) -> dict[str, Any]:
+    """The current business day's queue at a glance: waiting per service, issued so far."""
+    with store.read() as tx:
+        day = tx.get_meta("day")
+        waiting = dict(
+            tx.c.execute(
+                "SELECT service, COUNT(*) FROM tickets WHERE day = ? AND status = 'waiting' "
+                "GROUP BY service ORDER BY service",
+                (day,),
+            ).fetchall()
+        )
+        issued = int(
+            tx.c.execute("SELECT COUNT(*) FROM tickets WHERE day = ?", (day,)).fetchone()[0]
+        )
+    return {"day": day, "issued": issued, "waiting": waiting}
+
+
 class Uplink(Consumer):
     """The uplink consumer: batches to ``/events``, heartbeats to ``/heartbeat``."""
 
@@ -359,6 +376,7 @@ class Uplink(Consumer):
             "site": self.settings.site,
             "sent_at": _iso(now),
             **device_health(self.store, self.started_at, now),
+            "queue": queue_now(self.store),
             "uplink": {
                 "backlog": backlog(self.store, self.name),
                 "last_seq": self.store.last_seq(),

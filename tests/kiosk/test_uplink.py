@@ -383,6 +383,13 @@ def test_heartbeat_reports_printer_paper_display_disk_version_and_uptime(
     assert hb["version"] == __import__("kiosk").__version__
     assert hb["uptime_seconds"] == 90
     assert hb["uplink"]["backlog"] == store.last_seq() == 3
+    assert hb["queue"] == {"day": None, "issued": 0, "waiting": {}}
+    queue.issue("hotich")
+    queue.issue("hotich")
+    queue.issue("datdai")
+    queue.call_next(4)
+    doc = up.heartbeat()
+    assert doc["queue"] == {"day": "2026-11-30", "issued": 3, "waiting": {"hotich": 2}}
 
 
 def test_heartbeat_says_unknown_before_any_device_report(store, clock, receiver):
@@ -619,3 +626,46 @@ def test_kiosk_uplink_shows_the_backlog_and_sends_on_request(tmp_path, receiver,
     err = capsys.readouterr().err
     assert "uplink: cannot reach" in err and "Traceback" not in err
     receiver.start()
+
+
+def test_the_running_uplink_delivers_everything_through_a_flaky_server(
+    queue, store, clock, httpserver, rdb
+):
+    rng = random.Random(42)
+    faults = rng.choices(["ok", "500", "429", "lost_reply", "slow"], [5, 1, 1, 1, 1], k=2000)
+    script = Script(rdb, [f.replace("429", "429now") for f in faults], delay=0.15)
+    real = script.__call__
+
+    def handler(request: Request) -> Response:
+        if script.faults and script.faults[0] == "429now":
+            script.faults.pop(0)
+            return Response("busy", status=429, headers={"Retry-After": "0"})
+        return real(request)
+
+    httpserver.expect_request("/v1/events").respond_with_handler(handler)
+    httpserver.expect_request("/v1/heartbeat").respond_with_json({"ok": True})
+    s = settings(
+        httpserver.url_for("/v1"),
+        timeout=0.1,
+        batch_size=7,
+        min_backoff=0.005,
+        max_backoff=0.3,
+        heartbeat_seconds=10,
+    )
+    up = Uplink(store, s, clock=clock, rng=random.Random(1)).start()
+    try:
+        for i in range(80):  # the office keeps working while the uplink struggles
+            queue.issue(("hotich", "chungthuc", "tracuu")[i % 3])
+            if i % 2:
+                queue.call_next(1 + i % 3)
+        deadline = time.monotonic() + 30
+        while backlog(store) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        up.stop()
+    assert backlog(store) == 0
+    assert rdb.seqs("nghia-tan") == store_seqs(store)
+    assert script.arrivals == store_seqs(store)  # first arrivals in order, no gaps
+    with rdb.lock:
+        dups = rdb.conn.execute("SELECT SUM(duplicates) FROM batches").fetchone()[0]
+    assert dups > 0  # resent batches happened, and were absorbed
