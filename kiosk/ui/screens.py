@@ -31,6 +31,9 @@ TOUCH_GUARD_S = 0.35
 #: The booking-code keyboard; "⌫" deletes. Codes are capitals, digits, - and _.
 CODE_ROWS = ("1234567890", "QWERTYUIOP", "ASDFGHJKL-", "ZXCVBNM_⌫")
 CODE_MAX = 40
+#: The screen returns to the site's language after a citizen's ticket, or this long
+#: after the language button when nobody took one.
+LANGUAGE_IDLE_S = 60.0
 #: The booking-code screen goes home after this long without a key.
 CODE_IDLE_S = 60.0
 
@@ -141,6 +144,7 @@ class Model:
         self.cfg = cfg
         self.layout = Layout(*size)
         self.lang: str = cfg.site.language
+        self.lang_until = 0.0
         self.screen = "home"
         self.priority_mode = False
         self.help = False
@@ -261,6 +265,7 @@ class Model:
         """Apply an action that only changes the screen."""
         if a.kind == "language":
             self.lang = "en" if self.lang == "vi" else "vi"
+            self.lang_until = now + LANGUAGE_IDLE_S
         elif a.kind == "help":
             self.help = not self.help
         elif a.kind == "priority":
@@ -371,7 +376,12 @@ class Model:
         elif self.screen in ("result", "refused", "code") and now >= self.until:
             self.pending = None
             self.screen = "done"
+            self.lang = self.cfg.site.language  # the next citizen starts in Vietnamese
             self._go(self._base(), now)
+        elif self.lang != self.cfg.site.language and now >= self.lang_until:
+            if self.screen in ("home", "priority", "closed", "paused"):
+                self.lang = self.cfg.site.language
+                self._changed()
 
     def busy(self, now: float) -> bool:
         """Someone is using the screen (poll fast)."""

@@ -360,3 +360,22 @@ def test_a_key_hook_takes_its_key_before_the_key_map(app: KioskApp, queue: Queue
         )
     app.step()
     assert hits == ["f9", "1"] and tickets(queue) == []
+
+
+def test_the_next_citizen_starts_in_the_sites_language(
+    app: KioskApp, queue: Queue, mono: Mono
+) -> None:
+    assert app.model is not None
+    app.touch(target(app, "language"))
+    mono.t += 1
+    app.touch(target(app, "hotich"))
+    assert app.model.lang == "en"
+    mono.t += 30
+    app.step()  # printing → result
+    mono.t += 30
+    app.step()  # result → home
+    assert app.model.screen == "home" and app.model.lang == "vi"
+    app.touch(target(app, "language"))
+    mono.t += 61  # switched, then walked away
+    app.step()
+    assert app.model.lang == "vi"
