@@ -300,6 +300,12 @@ class _Handler(BaseHTTPRequestHandler):
         log.info("%s %s", self.address_string(), format % args)
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A kiosk that lost power mid-request is routine, not a traceback on the console.
+        log.info("connection from %s ended abruptly", client_address[0])
+
+
 def make_server(
     host: str,
     port: int,
@@ -309,7 +315,7 @@ def make_server(
 ) -> ThreadingHTTPServer:
     """A threaded HTTP(S) server bound to (host, port); call ``serve_forever()``."""
     handler = type("Handler", (_Handler,), {"receiver": receiver})
-    server = ThreadingHTTPServer((host, port), handler)
+    server = _Server((host, port), handler)
     server.daemon_threads = True
     if certfile:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -669,3 +669,37 @@ def test_the_running_uplink_delivers_everything_through_a_flaky_server(
     with rdb.lock:
         dups = rdb.conn.execute("SELECT SUM(duplicates) FROM batches").fetchone()[0]
     assert dups > 0  # resent batches happened, and were absorbed
+
+
+def test_sigkill_at_any_instant_loses_and_reorders_nothing(queue, store, clock, receiver, rdb):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    busy_morning(queue, clock, tickets=60)
+    worker = Path(__file__).with_name("uplink_worker.py")
+    rng = random.Random(9)
+    kills = 0
+    for _ in range(60):
+        if backlog(store) == 0:
+            break
+        p = subprocess.Popen(
+            [sys.executable, str(worker), str(store.path), receiver.url, TOKEN],
+            stdout=subprocess.PIPE,
+        )
+        assert p.stdout is not None and p.stdout.readline().strip() == b"STARTED"
+        time.sleep(rng.uniform(0.0, 0.03))
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait()
+        kills += 1
+    assert backlog(store) == 0, f"still {backlog(store)} events after {kills} kills"
+    assert kills >= 5  # the backlog needed several lives of the worker
+    assert rdb.seqs("crash") == store_seqs(store)
+    with rdb.lock:
+        batches = rdb.conn.execute("SELECT first_seq, last_seq FROM batches").fetchall()
+    # Every batch starts right after what the receiver held (or repeats one): never a gap.
+    held = 0
+    for first, last in batches:
+        assert first <= held + 1
+        held = max(held, last)
