@@ -160,8 +160,15 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         try:
             n = make_voice(args.out, speed=args.speed)
-        except (VoiceError, OSError) as e:
+        except VoiceError as e:
             print(f"hall-display: {e}", file=sys.stderr)
+            return EXIT_USAGE
+        except OSError as e:
+            print(
+                f"hall-display: cannot write the clips to {args.out}: {e.strerror or e}; "
+                "choose a folder you may write with --out DIR",
+                file=sys.stderr,
+            )
             return EXIT_USAGE
         print(f"{n} clips written to {args.out}")
         return EXIT_OK

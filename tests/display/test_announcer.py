@@ -174,3 +174,29 @@ def test_make_voice_without_espeak_says_what_to_install(tmp_path, monkeypatch):
     with pytest.raises(voice.VoiceError, match="apt-get install espeak-ng"):
         voice.make_voice(tmp_path / "v")
     assert os.environ["PATH"] == str(tmp_path)
+
+
+def test_say_speaks_one_call_through_the_cli(tiny_voice):
+    r = subprocess.run(
+        [sys.executable, "-m", "display.cli", "say", "A025", "3", "--voice-dir", str(tiny_voice)],
+        cwd=ROOT,
+        env=dict(os.environ, SDL_AUDIODRIVER="dummy"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "♪ Xin mời công dân có số a hai mươi lăm đến quầy số ba"
+
+
+def test_make_voice_into_a_folder_it_cannot_write_says_how_to_choose_another(tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    r = subprocess.run(
+        [sys.executable, "-m", "display.cli", "make-voice", "--out", str(blocked / "voice")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 2 and "--out DIR" in r.stderr and "Traceback" not in r.stderr
