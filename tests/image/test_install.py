@@ -164,3 +164,71 @@ def test_install_refuses_an_unknown_role_without_changing_anything(chroot: Path)
     assert r.returncode == 2
     assert "--role must be kiosk or display" in r.stderr
     assert (chroot / "etc/passwd").read_text() == before
+
+
+OVERLAY_SCRIPT = IMAGE / "rootfs/etc/initramfs-tools/scripts/init-bottom/kiosk-overlay"
+
+# Runs inside the chroot, in a private mount namespace: a tmpfs plays the root
+# partition the initramfs mounted at /sdcard, initramfs-tools' log functions are
+# stubbed, and modprobe too (the host kernel has overlay built in). Every path is
+# inside the chroot; the script refuses to run anywhere else.
+OVERLAY_RUN = r"""
+set -eu
+[ -f /kiosk-chroot-test ] || { echo "not in the test chroot" >&2; exit 99; }
+mkdir -p /scripts /sdcard /usr/local/sbin
+printf '%s\n' 'log_success_msg() { echo "Success: $*"; }' \
+    'log_failure_msg() { echo "Failure: $*"; }' \
+    'log_warning_msg() { echo "Warning: $*"; }' > /scripts/functions
+printf '#!/bin/sh\nexit 0\n' > /usr/local/sbin/modprobe
+chmod +x /usr/local/sbin/modprobe
+mount -t tmpfs sdcard-root /sdcard
+echo written-at-build > /sdcard/marker
+if [ -n "${CMDLINE:-}" ]; then
+    echo "$CMDLINE" > /tmp/cmdline
+    mount --bind /tmp/cmdline /proc/cmdline
+fi
+rootmnt=/sdcard sh /mnt/src/image/rootfs/etc/initramfs-tools/scripts/init-bottom/kiosk-overlay
+echo "root-fs: $(awk '$2 == "/sdcard" {print $3}' /proc/mounts | tail -1)"
+echo "marker: $(cat /sdcard/marker)"
+echo at-runtime > /sdcard/new-file
+echo "lower: $(awk '$2 == "/sdcard/media/root-ro" {print $4}' /proc/mounts | cut -d, -f1)"
+if [ -e /sdcard/media/root-ro/new-file ]; then echo "LEAK: runtime write reached the card"; fi
+"""
+
+
+def overlay(root: Path, cmdline: str = "") -> str:
+    (root / "kiosk-chroot-test").touch()
+    r = subprocess.run(
+        [
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "chroot",
+            str(root),
+            "sh",
+            "-c",
+            OVERLAY_RUN,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin", "CMDLINE": cmdline},
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout
+
+
+def test_overlay_script_puts_a_ram_overlay_over_a_read_only_root(chroot: Path) -> None:
+    assert OVERLAY_SCRIPT.is_file()
+    out = overlay(chroot)
+    assert "Success: kiosk-overlay: root is read-only with a RAM overlay" in out
+    assert "root-fs: overlay" in out
+    assert "marker: written-at-build" in out
+    assert "lower: ro" in out  # the card's root is mounted read-only underneath
+    assert "LEAK" not in out
+
+
+def test_overlay_is_skipped_with_kiosk_overlay_no_on_the_command_line(chroot: Path) -> None:
+    out = overlay(chroot, cmdline="console=tty1 root=LABEL=kiosk-root kiosk.overlay=no")
+    assert "root-fs: tmpfs" in out and "Success" not in out
