@@ -448,6 +448,17 @@ def check_gpio(ctx: Context) -> Check:
     return ok(name, f"pin factory {label}")
 
 
+def service_active(unit: str) -> bool:
+    """Whether systemd runs ``unit`` now (False where there is no systemd)."""
+    try:
+        r = subprocess.run(
+            ["systemctl", "is-active", "--quiet", unit], capture_output=True, timeout=5
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return r.returncode == 0
+
+
 SCREEN_PROBE = """
 import os, pygame
 pygame.display.init()
@@ -470,6 +481,9 @@ def check_screen(ctx: Context) -> Check:
     except subprocess.TimeoutExpired:
         return fail(name, f"the {driver or 'default'} video driver hung", "reboot the Pi")
     if r.returncode != 0:
+        if service_active("kiosk.service") or service_active("hall-display.service"):
+            # Only one program may drive the screen; the running kiosk has it.
+            return ok(name, f"{driver or 'default'}: in use by the running kiosk")
         err = (r.stderr.strip().splitlines() or ["unknown error"])[-1]
         hint = "connect the screen (HDMI or DSI) before power-on"
         if driver == "kmsdrm":
