@@ -860,6 +860,12 @@ def _printer_problems(sec: Mapping[str, Any], where: Callable[[str], str]) -> li
             f"{where('printer.width_dots')}printer.width_dots: {dots} must be 0 or a multiple of 8 "
             "from 128 (384 for 58 mm paper, 576 for 80 mm)"
         )
+    logo = sec.get("logo")
+    if isinstance(logo, str) and logo and not Path(logo).is_file():
+        out.append(
+            f"{where('printer.logo')}printer.logo: {logo} is not a file; "
+            'give the full path of a PNG, or "" for no logo'
+        )
     qr = sec.get("qr_url")
     if isinstance(qr, str) and qr:
         try:

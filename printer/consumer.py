@@ -26,7 +26,7 @@ from typing import Any
 
 from kiosk.consumer import Consumer
 from kiosk.queue import Queue
-from kiosk.store import Event, Ticket
+from kiosk.store import Event, StoreError, Ticket
 
 from .connection import Link, PrinterFault, open_link
 from .job import TicketPrinter, info_from_ticket, layout_from_config
@@ -122,12 +122,14 @@ class PrinterConsumer(Consumer):
         ahead: int | None,
         wait_minutes: int | None,
         reprint: bool = False,
-    ) -> bool:
-        """Print one stored ticket and record the verdict; True when it came out."""
+    ) -> bool | None:
+        """Print one stored ticket and record the verdict; True when it came out, False
+        on a printer fault, None when the ticket could not be drawn (a bug, not the
+        printer: it is flagged and the next tickets go on)."""
         cfg = self.queue.cfg
         at = datetime.fromtimestamp(self.queue.clock(), cfg.tz) if reprint else None
-        info = info_from_ticket(cfg, t, ahead, wait_minutes, at)
         try:
+            info = info_from_ticket(cfg, t, ahead, wait_minutes, at)
             before = self.check()
             if before.fault:
                 raise PrinterFault(before.state, before.detail)
@@ -146,6 +148,15 @@ class PrinterConsumer(Consumer):
             self.failed += 1
             log.warning("printer: ticket %s not printed: %s", t.code, f.detail)
             return False
+        except StoreError:
+            raise  # the consumer retries the event after a pause
+        except Exception as e:
+            # Not the printer: a bug or bad data drawing this ticket. Flag it and go on,
+            # so one ticket cannot hold up every later one.
+            log.exception("printer: ticket %s cannot be drawn", t.code)
+            self.queue.record_print(t.id, False, f"the ticket could not be drawn: {e}")
+            self.failed += 1
+            return None
         self.queue.record_print(t.id, True, "reprinted" if reprint else "")
         self.printed += 1
         return True
@@ -161,9 +172,10 @@ class PrinterConsumer(Consumer):
         """Print flagged tickets, oldest first, stopping at the first failure."""
         done = 0
         for t in self.backlog():
-            if not self.print_ticket(t, None, None, reprint=t.print_status == "failed"):
-                break
-            done += 1
+            ok = self.print_ticket(t, None, None, reprint=t.print_status == "failed")
+            if ok is False:
+                break  # the printer is down again; the rest wait for the next check
+            done += bool(ok)
         return done
 
     def on_idle(self) -> None:

@@ -90,7 +90,12 @@ def info_from_ticket(
     reprint_at: datetime | None = None,
 ) -> TicketInfo:
     """The printable facts of a stored ticket (``kiosk.store.Ticket``)."""
-    svc = cfg.service(ticket.service)
+    try:
+        svc = cfg.service(ticket.service)
+        name, name_en = svc.name, svc.name_en
+    except KeyError:
+        # The service was removed from the site file after this ticket was issued.
+        name, name_en = ticket.service, ""
     template = str(cfg.printer.get("qr_url", "") or "")
     qr = (
         template.format(
@@ -105,9 +110,9 @@ def info_from_ticket(
     )
     return TicketInfo(
         code=ticket.code,
-        service_id=svc.id,
-        service_name=svc.name,
-        service_name_en=svc.name_en,
+        service_id=ticket.service,
+        service_name=name,
+        service_name_en=name_en,
         priority=bool(ticket.priority),
         issued_at=datetime.fromtimestamp(ticket.issued_at, cfg.tz),
         ahead=ahead,

@@ -16,6 +16,7 @@ thresholded here, at 50 %, so python-escpos and the printer never dither text.
 
 from __future__ import annotations
 
+import logging
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
 from .fonts import font
+
+log = logging.getLogger(__name__)
 
 #: Dots across the print head: 58 mm paper prints 48 mm, 80 mm prints 72 mm, at 8 dots/mm.
 WIDTHS = {58: 384, 80: 576}
@@ -160,8 +163,9 @@ class TicketLayout:
     def _draw_head(self, name: str, name_en: str) -> Image.Image:
         c = Canvas(self.width, 1600)
         c.gap(self.size(6))
-        if self.logo is not None:
-            c.paste(self._logo_image())
+        logo = self._logo_image()
+        if logo is not None:
+            c.paste(logo)
             c.gap(self.size(6))
         hf = font(self.size(22), True)
         for line in self.header:
@@ -178,10 +182,16 @@ class TicketLayout:
         c.gap(self.size(4))
         return c.done()
 
-    def _logo_image(self) -> Image.Image:
-        assert self.logo is not None
-        with Image.open(self.logo) as src:
-            im = src.convert("RGBA")
+    def _logo_image(self) -> Image.Image | None:
+        if self.logo is None:
+            return None
+        try:
+            with Image.open(self.logo) as src:
+                im = src.convert("RGBA")
+        except (OSError, ValueError) as e:
+            # A ticket without the logo is better than no ticket.
+            log.warning("ticket logo %s left out: %s", self.logo, e)
+            return None
         white = Image.new("RGBA", im.size, (255, 255, 255, 255))
         im = Image.alpha_composite(white, im).convert("L")
         box = (self.inner, self.size(110))

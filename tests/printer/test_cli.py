@@ -90,6 +90,11 @@ def test_print_of_an_unknown_code_says_so(capsys, tmp_path: Path) -> None:
         ("width_dots = 0", "width_dots = 500", "multiple of 8"),
         ('qr_url = ""', 'qr_url = "https://x/{ticket}"', "unknown placeholder 'ticket'"),
         ('cut = "partial"', 'cut = "half"', "printer.cut"),
+        (
+            'logo = ""',
+            'logo = "/nowhere/logo.png"',
+            "printer.logo: /nowhere/logo.png is not a file",
+        ),
     ],
 )
 def test_bad_printer_settings_are_named_with_file_and_line(

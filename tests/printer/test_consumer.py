@@ -213,6 +213,40 @@ def test_flagged_tickets_of_today_still_waiting_are_reprinted_at_start(
         consumer.link.close()
 
 
+def test_a_ticket_that_cannot_be_drawn_is_flagged_and_the_next_one_still_prints(
+    queue: Queue, consumer: PrinterConsumer, fake: FakePrinter, monkeypatch
+) -> None:
+    body = consumer.printer.layout.body
+
+    def broken(t):  # type: ignore[no-untyped-def]
+        if t.code == "A001":
+            raise ValueError("a bug in the layout")
+        return body(t)
+
+    monkeypatch.setattr(consumer.printer.layout, "body", broken)
+    queue.issue("hotich")
+    queue.issue("hotich")
+    assert consumer.run_once() == 2
+    assert print_status(queue, "A001") == "failed"
+    assert print_status(queue, "A002") == "printed"
+    assert len(wait_jobs(fake, 1)) == 1
+
+
+def test_a_missing_logo_or_a_removed_service_does_not_stop_printing(
+    cfg, queue: Queue, fake: FakePrinter, mono: Mono, tmp_path: Path
+) -> None:
+    cfg.printer["logo"] = str(tmp_path / "gone.png")
+    r = queue.issue("hotich")
+    consumer = PrinterConsumer(queue, uri=f"file:{fake.link_path}", monotonic=mono)
+    cfg.services = [s for s in cfg.services if s.id != "hotich"]
+    try:
+        consumer.run_once()
+        assert len(wait_jobs(fake, 1)) == 1
+        assert print_status(queue, r.ticket.code) == "printed"
+    finally:
+        consumer.link.close()
+
+
 def test_fault_policy_and_state_for_the_screen(cfg, queue: Queue) -> None:
     assert latest(queue.store).state == "unknown"
     queue.record("printer_status", state="paper_out", detail="the paper roll is empty")
