@@ -141,6 +141,21 @@ def test_a_transferred_ticket_counts_under_the_service_that_finished_it(cfg, que
     assert (f["issued"], f["served"], f["transferred"], f["wait_mean_min"]) == (1, 1, 1, 2.0)
 
 
+def test_figures_for_people_are_written_the_vietnamese_way():
+    from kiosk.report import _cell
+
+    assert [_cell(v) for v in (None, 7, 4984, 1_000_000, 14.25, 20.0, 0.0, 98.5)] == [
+        "–",
+        "7",
+        "4.984",
+        "1.000.000",
+        "14,2",
+        "20,0",
+        "0,0",
+        "98,5",
+    ]
+
+
 def test_percentile_is_nearest_rank():
     assert percentile([], 90) is None
     assert percentile([5], 90) == 5
@@ -195,7 +210,7 @@ def test_html_is_one_self_contained_page(report, tmp_path):
     write_html(report, p)
     page = p.read_text(encoding="utf-8")
     assert "Báo cáo tiếp nhận và giải quyết" in page and "Tư pháp – Hộ tịch" in page
-    assert "<td class='n'>66.7</td>" in page  # total satisfaction
+    assert "<td class='n'>66,7</td>" in page  # total satisfaction, Vietnamese decimal comma
     m = re.search(r"data:image/png;base64,([A-Za-z0-9+/=]+)", page)
     assert m and base64.b64decode(m.group(1)).startswith(b"\x89PNG")
     assert "http://" not in page and "https://" not in page  # nothing fetched when opened
@@ -204,7 +219,8 @@ def test_html_is_one_self_contained_page(report, tmp_path):
 def test_text_summary_reads_in_vietnamese(report):
     out = text(report)
     assert "cấp số 5, đã phục vụ 3, vắng mặt 1, hết giờ 1" in out
-    assert "hài lòng 66.7 % (3 lượt đánh giá)" in out
+    assert "hài lòng 66,7 % (3 lượt đánh giá)" in out
+    assert "chờ TB 11,2 phút, P90 20,0, tối đa 20,0" in out
 
 
 def test_kiosk_report_writes_every_form(cfg, queue, clock, tmp_path, capsys):
@@ -245,3 +261,16 @@ def test_kiosk_report_bad_input_says_what_to_fix(tmp_path, capsys, argv, message
     assert main(["report", "--db", str(tmp_path / "q.db"), *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_a_year_is_charted_month_by_month_and_narrow_bars_still_draw(cfg, queue, store, clock):
+    from kiosk.report import Canvas
+
+    for day in ("2026-01-05", "2026-06-15", "2026-11-30"):
+        clock.set_local(cfg, f"{day}T09:00:00")
+        queue.issue("hotich")
+    rep = build(cfg, store, "2026-01-01", "2026-12-31")
+    assert list(rep.by_day) == ["2026-01-05", "2026-06-15", "2026-11-30"]
+    assert Image.open(io.BytesIO(chart(rep))).height > 1500
+    c = Canvas(800, 400)  # 400 one-pixel bars: no "x1 < x0" from Pillow
+    c.columns((0, 0, 800, 400), "t", [str(i) for i in range(400)], [("a", BLUE, [1.0] * 400)])
