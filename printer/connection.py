@@ -156,6 +156,11 @@ class UsbLink(Link):
                     f"USB printer {self.vid_pid}: no permission to open it; install the udev "
                     "rule (docs/printers.md) and add the kiosk user to group lp"
                 )
+            elif "no backend" in text:
+                detail = (
+                    "libusb is not installed, so USB printers cannot be opened "
+                    "(apt install libusb-1.0-0), or use file:/dev/kiosk-printer"
+                )
             elif "busy" in text:
                 detail = (
                     f"USB printer {self.vid_pid} is in use by another program (the kiosk service?)"
