@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 log = logging.getLogger(__name__)
 
 SITE_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 #: Largest request body accepted; a 5000-event batch is about 1.5 MB.
 MAX_BODY = 16 * 1024 * 1024
 ANY_SITE = "*"
@@ -39,6 +40,10 @@ CREATE TABLE IF NOT EXISTS events (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS heartbeats (
     site TEXT PRIMARY KEY, received_at REAL NOT NULL, body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS reports (
+    site TEXT NOT NULL, day TEXT NOT NULL, received_at REAL NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (site, day)
 );
 CREATE TABLE IF NOT EXISTS batches (
     site TEXT NOT NULL, received_at REAL NOT NULL, first_seq INTEGER, last_seq INTEGER,
@@ -110,6 +115,24 @@ class ReceiverDB:
                 "ON CONFLICT(site) DO UPDATE SET received_at = excluded.received_at, body = excluded.body",
                 (site, time.time(), json.dumps(doc, ensure_ascii=False)),
             )
+
+    def set_report(self, site: str, day: str, report: dict[str, Any]) -> None:
+        """Keep the latest daily report a site sent for a day (a resend replaces it)."""
+        with self.lock:
+            self.conn.execute(
+                "INSERT INTO reports(site, day, received_at, body) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(site, day) DO UPDATE SET received_at = excluded.received_at, "
+                "body = excluded.body",
+                (site, day, time.time(), json.dumps(report, ensure_ascii=False)),
+            )
+
+    def reports(self, site: str, first: str = "", last: str = "9999") -> list[dict[str, Any]]:
+        with self.lock:
+            rows = self.conn.execute(
+                "SELECT day, body FROM reports WHERE site = ? AND day BETWEEN ? AND ? ORDER BY day",
+                (site, first, last),
+            ).fetchall()
+        return [{"day": d, "report": json.loads(b)} for d, b in rows]
 
     def events(self, site: str, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
         with self.lock:
@@ -192,10 +215,18 @@ class Receiver:
     ) -> tuple[int, dict[str, Any]]:
         url = urlsplit(target)
         path = url.path.rstrip("/")
-        routes = {"/events": ("POST", "GET"), "/heartbeat": ("POST",), "/sites": ("GET",)}
+        routes = {
+            "/events": ("POST", "GET"),
+            "/heartbeat": ("POST",),
+            "/report": ("POST",),
+            "/reports": ("GET",),
+            "/sites": ("GET",),
+        }
         ending = next((r for r in routes if path.endswith(r)), None)
         if ending is None:
-            raise BadRequest(404, f"no such endpoint {url.path}; use /events or /heartbeat")
+            raise BadRequest(
+                404, f"no such endpoint {url.path}; use /events, /heartbeat, /report or /sites"
+            )
         if method not in routes[ending]:
             raise BadRequest(405, f"{method} is not allowed on {ending}")
         allowed = self._auth(headers)
@@ -208,6 +239,13 @@ class Receiver:
                 return 200, {"ok": True, "sites": sites}
             site = q.get("site", [""])[0]
             self._check_site(site, allowed)
+            if ending == "/reports":
+                first, last = q.get("from", [""])[0], q.get("to", ["9999"])[0]
+                return 200, {
+                    "ok": True,
+                    "site": site,
+                    "reports": self.db.reports(site, first, last),
+                }
             try:
                 after = int(q.get("after", ["0"])[0])
                 limit = min(10000, int(q.get("limit", ["1000"])[0]))
@@ -223,6 +261,14 @@ class Receiver:
         if ending == "/heartbeat":
             self.db.set_heartbeat(site, doc)
             return 200, {"ok": True, "site": site}
+        if ending == "/report":
+            day, report = doc.get("day"), doc.get("report")
+            if not isinstance(day, str) or not DAY_RE.match(day):
+                raise BadRequest(400, "day must be a business day like 2026-11-30")
+            if not isinstance(report, dict):
+                raise BadRequest(400, "report must be an object")
+            self.db.set_report(site, day, report)
+            return 200, {"ok": True, "site": site, "day": day}
         events = self._events(doc)
         stored, dup = self.db.add_events(site, events)
         return 200, {

@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 WIRE_SCHEMA = 1
 #: Failures that mean the server could not be reached (a heartbeat getting through ends them).
 LINK_FAILURES = frozenset({"network", "timeout", "tls"})
+#: Meta key: business days whose daily report is due to the district.
+REPORTS_KEY = "uplink_reports_due"
 #: Longest Retry-After honoured; a misconfigured server must not silence a site for days.
 MAX_RETRY_AFTER = 3600.0
 
@@ -227,9 +229,12 @@ class Uplink(Consumer):
         session: requests.Session | None = None,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
+        cfg: Config | None = None,
     ):
         super().__init__(store)
         self.settings = settings
+        #: With a site configuration, each closed day's report is sent too.
+        self.cfg = cfg
         self.clock = clock
         self.rng = rng or random.Random()
         self.started_at = clock()
@@ -351,21 +356,64 @@ class Uplink(Consumer):
                 f"({events[0].seq}–{events[-1].seq}); will send again",
             )
         acked = min(acked, events[-1].seq)
-        self.store.set_cursor(self.name, acked)
+        closed = [e.day for e in events if e.type == "day_closed" and e.seq <= acked and e.day]
+        with self.store.transaction() as tx:
+            # Cursor and the days whose report is now due move together (one commit).
+            tx.c.execute(
+                "INSERT INTO cursors(name, seq, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET seq = MAX(seq, excluded.seq), "
+                "updated_at = excluded.updated_at",
+                (self.name, acked, time.time()),
+            )
+            if closed and self.cfg is not None:
+                due = json.loads(tx.get_meta(REPORTS_KEY) or "[]")
+                tx.set_meta(REPORTS_KEY, json.dumps(sorted(set(due) | set(closed))))
         n = sum(1 for e in events if e.seq <= acked)
         self.sent += n
         self.last_ok = self.clock()
         return n
 
     def run_once(self, limit: int = 1_000_000) -> int:
-        """Send batches until the log is drained (or ``limit`` events); raises UplinkError."""
+        """Send batches until the log is drained (or ``limit`` events), then any daily
+        report that is due; returns the events sent. Raises UplinkError."""
         done = 0
         while done < limit:
             n = self.send_batch()
             if n == 0:
                 break
             done += n
+        self.send_reports()
         return done
+
+    # ------------------------------------------------------------------ daily reports
+    def send_reports(self) -> list[str]:
+        """Post the report of every closed day not yet sent (``POST URL/report``).
+
+        A day is due once its ``day_closed`` event was acknowledged; it stays due (in the
+        store) until the receiver answered, so reports survive restarts and outages.
+        """
+        if self.cfg is None:
+            return []
+        from .report import build
+
+        with self.store.read() as tx:
+            due = json.loads(tx.get_meta(REPORTS_KEY) or "[]")
+        sent = []
+        for day in due:
+            rep = build(self.cfg, self.store, day, day).as_dict()
+            doc = {
+                "schema": WIRE_SCHEMA,
+                "site": self.settings.site,
+                "sent_at": _iso(self.clock()),
+                "day": day,
+                "report": rep,
+            }
+            self._post("report", doc)
+            with self.store.transaction() as tx:
+                left = [d for d in json.loads(tx.get_meta(REPORTS_KEY) or "[]") if d != day]
+                tx.set_meta(REPORTS_KEY, json.dumps(left))
+            sent.append(day)
+        return sent
 
     # ------------------------------------------------------------------ heartbeat
     def heartbeat(self) -> dict[str, Any]:
@@ -483,7 +531,7 @@ def _short(e: BaseException) -> str:
 
 def from_config(cfg: Config, store: Store) -> Uplink:
     """The uplink of a running kiosk (``[uplink] enabled``)."""
-    return Uplink(store, UplinkSettings.from_config(cfg))
+    return Uplink(store, UplinkSettings.from_config(cfg), cfg=cfg)
 
 
 def cmd_uplink(args: Any) -> int:
@@ -510,7 +558,7 @@ def cmd_uplink(args: Any) -> int:
         + (f" (last ack {data['acknowledged_at']})" if data["acknowledged_at"] else ""),
     ]
     if args.send or args.heartbeat:
-        up = Uplink(store, UplinkSettings.from_config(q.cfg))
+        up = Uplink(store, UplinkSettings.from_config(q.cfg), cfg=q.cfg)
         try:
             if args.heartbeat:
                 data["heartbeat"] = up.heartbeat()

@@ -703,3 +703,51 @@ def test_sigkill_at_any_instant_loses_and_reorders_nothing(queue, store, clock, 
     for first, last in batches:
         assert first <= held + 1
         held = max(held, last)
+
+
+# ---------------------------------------------------------------- daily reports
+
+
+def test_each_closed_day_sends_its_report_once_the_close_is_acknowledged(
+    cfg, queue, store, clock, receiver, rdb
+):
+    from kiosk.uplink import REPORTS_KEY
+
+    queue.issue("hotich")
+    clock.advance(300)
+    queue.call_next(1)
+    clock.advance(240)
+    queue.finish(1)
+    queue.rate(1, 3)
+    queue.issue("chungthuc")
+    clock.set_local(cfg, "2026-11-30T17:05:00")
+    queue.close_day()
+    receiver.stop()  # the day closes while the district is unreachable
+    up = Uplink(store, settings(receiver.url), clock=clock, rng=random.Random(1), cfg=cfg)
+    with pytest.raises(UplinkError):
+        up.run_once()
+    receiver.start()
+    # A restart in between: what is due is in the store, not in memory.
+    up = Uplink(store, settings(receiver.url), clock=clock, rng=random.Random(1), cfg=cfg)
+    up.run_once()
+    got = rdb.reports("nghia-tan")
+    assert [r["day"] for r in got] == ["2026-11-30"]
+    total = got[0]["report"]["total"]
+    assert (total["issued"], total["served"], total["expired"]) == (2, 1, 1)
+    assert (total["wait_mean_min"], total["satisfaction_pct"]) == (5.0, 100.0)
+    with store.read() as tx:
+        assert json.loads(tx.get_meta(REPORTS_KEY) or "[]") == []
+    up.run_once()
+    assert len(rdb.reports("nghia-tan")) == 1  # nothing due, nothing sent again
+
+
+def test_the_receiver_serves_daily_reports_by_period(rdb):
+    r = Receiver(rdb, {TOKEN: "*"})
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    for day in ("2026-11-28", "2026-11-30"):
+        body = json.dumps({"schema": 1, "site": "a", "day": day, "report": {"x": day}}).encode()
+        assert r.handle("POST", "/k/report", auth, body)[0] == 200
+    bad = json.dumps({"schema": 1, "site": "a", "day": "30/11", "report": {}}).encode()
+    assert r.handle("POST", "/k/report", auth, bad)[0] == 400
+    status, doc = r.handle("GET", "/k/reports?site=a&from=2026-11-29", auth, b"")
+    assert status == 200 and [x["day"] for x in doc["reports"]] == ["2026-11-30"]
