@@ -42,6 +42,8 @@ def rig(tmp_path: Path) -> Iterator[tuple[Kiosk, Receiver, list[p.Call]]]:
         rx = Receiver(str(line.display_port), HallState(), address=3, on_call=calls.append)
         rx.start()
         k = Kiosk(line.kiosk_port)
+        # pyserial flushes input when it opens a port: talk only once the display is listening.
+        assert k.replies(1, types=(p.T_STATUS,))
         yield k, rx, calls
         k.ser.close()
         rx.stop()
