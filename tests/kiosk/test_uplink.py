@@ -751,3 +751,18 @@ def test_the_receiver_serves_daily_reports_by_period(rdb):
     assert r.handle("POST", "/k/report", auth, bad)[0] == 400
     status, doc = r.handle("GET", "/k/reports?site=a&from=2026-11-29", auth, b"")
     assert status == 200 and [x["day"] for x in doc["reports"]] == ["2026-11-30"]
+
+
+def test_receiver_refuses_an_oversized_body_before_reading_it(receiver):
+    import http.client
+
+    from kiosk.receiver import MAX_BODY
+
+    conn = http.client.HTTPConnection("127.0.0.1", receiver.port, timeout=5)
+    conn.putrequest("POST", "/kiosk/v1/events")
+    conn.putheader("Authorization", f"Bearer {TOKEN}")
+    conn.putheader("Content-Length", str(MAX_BODY + 1))
+    conn.endheaders()  # and never send the body: the answer must come anyway
+    r = conn.getresponse()
+    assert r.status == 413 and "body over" in json.loads(r.read())["error"]
+    conn.close()
