@@ -294,7 +294,11 @@ class FileLink(Link):
 
     @property
     def can_read(self) -> bool:  # type: ignore[override]
-        self.open()
+        # Known only once open: a tty or printer device answers, a plain file does not.
+        try:
+            self.open()
+        except PrinterFault:
+            return False
         return self.rw.readable
 
     def describe(self) -> str:
