@@ -573,6 +573,59 @@ def cmd_uplink(args: Any) -> int:
     return 0
 
 
+#: Unsent events older than this make `kiosk doctor` warn.
+DOCTOR_STALE_SECONDS = 3600.0
+
+
+def check_uplink(ctx: Any) -> Any:
+    """A ``kiosk doctor`` check for the uplink: settings, backlog, last acknowledgement.
+
+    Takes a :class:`kiosk.doctor.Context`; ready for ``kiosk.doctor.CHECKS`` as
+    ``("uplink", check_uplink)``. Reads the store read-only and sends nothing.
+    """
+    import sqlite3
+
+    from . import doctor
+
+    cfg = ctx.cfg
+    if cfg is None:
+        return doctor.Check("uplink", "skip", "no valid site file")
+    if not cfg.uplink.enabled:
+        return doctor.Check("uplink", "skip", "off ([uplink] enabled = false)")
+    try:
+        s = UplinkSettings.from_config(cfg)
+    except ConfigError as e:
+        return doctor.fail("uplink", e.problems[0], "correct [uplink] in the site file")
+    p = ctx.db_path
+    if p is None or not p.exists():
+        return doctor.ok("uplink", f"→ {s.url}; nothing recorded yet")
+    try:
+        conn = sqlite3.connect(f"file:{p}?mode=ro", uri=True, timeout=5)
+        try:
+            row = conn.execute(
+                "SELECT seq, updated_at FROM cursors WHERE name = 'uplink'"
+            ).fetchone()
+            seq = row[0] if row else 0
+            waiting, oldest = conn.execute(
+                "SELECT COUNT(*), MIN(at) FROM events WHERE seq > ?", (seq,)
+            ).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as e:
+        return doctor.fail("uplink", f"cannot read {p}: {e}", "see the store line above")
+    now = ctx.now()
+    if waiting and oldest is not None and now - oldest > DOCTOR_STALE_SECONDS:
+        age = (now - oldest) / 3600
+        return doctor.warn(
+            "uplink",
+            f"{waiting} event(s) not yet accepted by {s.url}, the oldest {age:.1f} h old "
+            "(nothing is lost; they go when the link works)",
+            "check the network and the district server; `kiosk uplink --send` shows the error",
+        )
+    last = f", last accepted {_iso(row[1])}" if row and row[0] else ""
+    return doctor.ok("uplink", f"→ {s.url}: {waiting} event(s) waiting{last}")
+
+
 def register(sub: Any) -> None:
     """``kiosk uplink [--send] [--heartbeat]``: backlog and last acknowledgement; send now."""
     from .cli import common
