@@ -294,7 +294,11 @@ class TicketLayout:
 
     def qr(self, text: str) -> Image.Image:
         """A QR code, whole dots per module, at most ~17 mm wide (greyscale, for a Canvas)."""
-        q = qrcode.QRCode(border=2, error_correction=qrcode.constants.ERROR_CORRECT_M)
+        # A fixed mask: choosing the best of eight costs ~3 ms of pure Python per ticket,
+        # and any mask decodes (tests/printer/test_layout.py reads it back with zbar).
+        q = qrcode.QRCode(
+            border=2, error_correction=qrcode.constants.ERROR_CORRECT_M, mask_pattern=0
+        )
         q.add_data(text)
         q.make(fit=True)
         m = q.get_matrix()

@@ -171,3 +171,24 @@ def test_logo_is_scaled_into_the_head(tmp_path) -> None:
 def test_bad_widths_are_refused_with_the_reason() -> None:
     with pytest.raises(ValueError, match="multiple of 8"):
         TicketLayout(500)
+
+
+@pytest.mark.parametrize("paper", [58, 80])
+def test_the_qr_code_on_the_printed_raster_reads_back_as_the_url(paper: int, tmp_path) -> None:
+    import subprocess
+
+    from printer import raster
+
+    url = "https://dichvucong.example.gov.vn/ve/nghiatan/2026-11-30/A012"
+    img = TicketLayout(WIDTHS[paper], HEADER).render(info(qr_text=url))
+    # What the printer gets, decoded back, scaled like a phone camera sees paper.
+    seen = raster.decode(raster.job(img)).convert("L")
+    seen = seen.resize((seen.width * 2, seen.height * 2), Image.Resampling.NEAREST)
+    seen.save(tmp_path / "t.png")
+    r = subprocess.run(
+        ["zbarimg", "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", str(tmp_path / "t.png")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert r.stdout.strip() == url, r.stderr
