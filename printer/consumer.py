@@ -168,11 +168,29 @@ class PrinterConsumer(Consumer):
         with self.store.read() as tx:
             return [t for t in tx.tickets_to_print() if t.day == today and t.status == "waiting"]
 
+    def ahead_now(self, t: Ticket) -> int:
+        """People still before a waiting ticket in its service (for a reprint)."""
+        prio = self.queue.cfg.queue.priority_enabled
+        # The order counters call in (kiosk.store.Tx.next_waiting): priority first,
+        # then queue_key, then id.
+        before = "(queue_key < ? OR (queue_key = ? AND id < ?))"
+        if prio and t.priority:
+            before += " AND priority = 1"
+        elif prio:
+            before = f"(priority = 1 OR {before})"
+        sql = (
+            "SELECT COUNT(*) FROM tickets WHERE day = ? AND service = ? AND status = 'waiting' "
+            f"AND {before}"
+        )
+        with self.store.read() as tx:
+            row = tx.c.execute(sql, (t.day, t.service, t.queue_key, t.queue_key, t.id)).fetchone()
+        return int(row[0])
+
     def reprint(self) -> int:
         """Print flagged tickets, oldest first, stopping at the first failure."""
         done = 0
         for t in self.backlog():
-            ok = self.print_ticket(t, None, None, reprint=t.print_status == "failed")
+            ok = self.print_ticket(t, self.ahead_now(t), None, reprint=t.print_status == "failed")
             if ok is False:
                 break  # the printer is down again; the rest wait for the next check
             done += bool(ok)

@@ -127,8 +127,9 @@ def test_paper_out_mid_job_keeps_the_ticket_flags_it_and_reprints_after_refill(
     assert len(jobs) == 2
     assert print_status(queue, "A001") == print_status(queue, "A002") == "printed"
     at = datetime.fromtimestamp(queue.clock(), queue.cfg.tz)
-    assert decoded_is(jobs[0], consumer, queue, "A001", reprint_at=at)
-    assert decoded_is(jobs[1], consumer, queue, "A002", reprint_at=at)
+    # Reprints say how many people are before the citizen now.
+    assert decoded_is(jobs[0], consumer, queue, "A001", reprint_at=at, ahead=0)
+    assert decoded_is(jobs[1], consumer, queue, "A002", reprint_at=at, ahead=1)
     assert events(queue, "ticket_printed", "ticket_print_failed", "printer_status") == [
         ("printer_status", None, "ok"),
         ("printer_status", None, "paper_out"),
@@ -274,3 +275,16 @@ def test_the_running_kiosk_starts_the_printer_consumer_and_tickets_come_out(
         assert [p.name for p in out.glob("*.png")] == ["0001-A001.png"]
     finally:
         stop_consumers(consumers)
+
+
+def test_people_ahead_on_a_reprint_follow_the_calling_order(
+    queue: Queue, consumer: PrinterConsumer
+) -> None:
+    a = queue.issue("hotich").ticket
+    b = queue.issue("hotich", priority=True).ticket
+    c = queue.issue("hotich").ticket
+    queue.issue("datdai")  # another service's queue does not count
+    # Priority tickets are called first, then by time of issue.
+    assert [consumer.ahead_now(t) for t in (a, b, c)] == [1, 0, 2]
+    assert queue.call_next(1) is not None  # counter 1 takes the priority ticket
+    assert [consumer.ahead_now(t) for t in (a, c)] == [0, 1]
