@@ -103,7 +103,7 @@ class App:
         pygame.mouse.set_visible(self.opts.windowed)
         # Only quit and keys matter; everything else would just wake us up.
         pygame.event.set_blocked(None)
-        pygame.event.set_allowed([pygame.QUIT, pygame.KEYDOWN])
+        pygame.event.set_allowed([pygame.QUIT, pygame.KEYDOWN, pygame.WINDOWEXPOSED])
         return screen, screen.get_size()
 
     def _ensure_voice(self) -> None:
@@ -156,7 +156,9 @@ class App:
         try:
             while not self.stopping.is_set():
                 for ev in pygame.event.get():
-                    if ev.type == pygame.QUIT or (
+                    if ev.type == pygame.WINDOWEXPOSED:
+                        drawn = None  # uncovered by another window: draw everything again
+                    elif ev.type == pygame.QUIT or (
                         ev.type == pygame.KEYDOWN and ev.key in (pygame.K_ESCAPE, pygame.K_q)
                     ):
                         self.stopping.set()
