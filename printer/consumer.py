@@ -142,6 +142,9 @@ class PrinterConsumer(Consumer):
             if after.state == "paper_out":
                 # The roll ended during this ticket: it is cut short or blank.
                 raise PrinterFault("paper_out", "the paper ran out while printing this ticket")
+            if after.fault:
+                # Cover opened or an error during the ticket: it did not come out whole.
+                raise PrinterFault(after.state, f"{after.detail} (while printing this ticket)")
         except PrinterFault as f:
             self.note(Status(f.state, f.detail))
             self.queue.record_print(t.id, False, f.detail)

@@ -35,6 +35,8 @@ class FakePrinter:
         self.questions = 0
         #: After this many raster bytes of a job the roll runs out.
         self.paper_out_after: int | None = None
+        #: After this many raster bytes of a job someone opens the cover.
+        self.cover_open_after: int | None = None
         #: After this many bytes in all the cable is pulled out.
         self.unplug_after: int | None = None
         self._lock = threading.Lock()
@@ -140,13 +142,15 @@ class FakePrinter:
                 self._job_raster += size
                 if self.paper_out_after is not None and self._job_raster > self.paper_out_after:
                     self.state = "paper_out"
+                if self.cover_open_after is not None and self._job_raster > self.cover_open_after:
+                    self.state = "cover_open"
                 del b[: 8 + size]
             elif b[:2] == b"\x1bd" or b[:2] == b"\x1dV":
                 if len(b) < 3:
                     return
                 self._job += b[:3]
                 if b[:2] == b"\x1dV":
-                    if self.state != "paper_out":
+                    if self.state not in ("paper_out", "cover_open"):
                         self.jobs.append(bytes(self._job))
                     self._job.clear()
                     self._job_raster = 0

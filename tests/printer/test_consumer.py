@@ -288,3 +288,19 @@ def test_people_ahead_on_a_reprint_follow_the_calling_order(
     assert [consumer.ahead_now(t) for t in (a, b, c)] == [1, 0, 2]
     assert queue.call_next(1) is not None  # counter 1 takes the priority ticket
     assert [consumer.ahead_now(t) for t in (a, c)] == [0, 1]
+
+
+def test_cover_opened_mid_job_flags_the_ticket_and_it_is_reprinted_once_closed(
+    queue: Queue, consumer: PrinterConsumer, fake: FakePrinter, mono: Mono
+) -> None:
+    fake.cover_open_after = 6000
+    code = queue.issue("hotich").ticket.code
+    consumer.run_once()
+    assert print_status(queue, code) == "failed"
+    (failed,) = events(queue, "ticket_print_failed")
+    assert "cover is open" in failed[2] and "while printing" in failed[2]
+    fake.state, fake.cover_open_after = "ok", None
+    mono.t += FAULT_RETRY
+    consumer.on_idle()
+    assert len(wait_jobs(fake, 1)) == 1 and print_status(queue, code) == "printed"
+    assert [s for (_, _, s) in events(queue, "printer_status")] == ["ok", "offline", "ok"]
