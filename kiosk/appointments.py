@@ -20,7 +20,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import requests
@@ -277,7 +277,19 @@ class BookingFetcher(Consumer):
                 log.warning("bookings: %s; walk-in tickets only until it works", e)
                 wait = min(retry, refresh)
                 retry = min(retry * 2, refresh)
-            self._stop.wait(wait)
+            self._stop.wait(min(wait, self.until_next_day()))
+
+    def until_next_day(self) -> float:
+        """Seconds until the next business day starts (opening time), plus a little:
+        the new day's list is fetched as the office opens, not up to a refresh later."""
+        now = self.queue.clock()
+        local = datetime.fromtimestamp(now, self.cfg.tz)
+        start = datetime.combine(local.date(), self.cfg.open_time, self.cfg.tz)
+        if start <= local:
+            start = datetime.combine(
+                local.date() + timedelta(days=1), self.cfg.open_time, self.cfg.tz
+            )
+        return max(1.0, start.timestamp() - now + 2.0)
 
 
 # ---------------------------------------------------------------------- check-in
@@ -357,8 +369,6 @@ def check_in(queue: Queue, code: str) -> Issued:
                 "UPDATE bookings SET claimed_at = ? WHERE day = ? AND code = ?", (now, day, code)
             )
     if used is not None:
-        from datetime import datetime
-
         hhmm = datetime.fromtimestamp(used[1], queue.cfg.tz).strftime("%H:%M")
         raise UsedBooking(
             f"Mã hẹn {code} đã được dùng lúc {hhmm} (số {used[0]})",

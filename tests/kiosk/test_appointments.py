@@ -248,3 +248,12 @@ def test_a_code_at_an_office_without_online_bookings_says_so(cfg, queue):
     with pytest.raises(BookingsUnavailable) as e:
         check_in(queue, "HB-0012")
     assert e.value.en == "This office does not take online bookings; please take a walk-in ticket"
+
+
+def test_the_fetcher_wakes_for_the_next_days_list_at_opening(cfg, store, clock):
+    queue = Queue(cfg, store, clock)
+    f = BookingFetcher(cfg, queue)
+    clock.set_local(cfg, "2026-11-30T17:00:00")
+    assert f.until_next_day() == 14.5 * 3600 + 2  # 07:30 tomorrow
+    clock.set_local(cfg, "2026-12-01T06:00:00")
+    assert f.until_next_day() == 1.5 * 3600 + 2  # 07:30 today
