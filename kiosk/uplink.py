@@ -1,4 +1,5 @@
-"""District uplink: every event, in order, to the district receiver; a device heartbeat.
+"""District uplink: every event, in order, to the district receiver; a device heartbeat;
+each closed day's report.
 
 The event log is the outbox. The uplink reads events after its durable cursor,
 posts them in batches to ``[uplink] url``/events and moves the cursor only after
@@ -10,7 +11,9 @@ is sent again; the receiver drops what it already holds by site id + ``seq``.
 
 Every call has a timeout, TLS is always verified (``ca_bundle`` for a district's
 own CA), and failures wait an exponentially growing, jittered delay; a 429 reply's
-``Retry-After`` is honoured. The wire format is in docs/uplink.md.
+``Retry-After`` is honoured. While the server is unreachable the periodic heartbeat
+doubles as a probe that ends the backoff when it gets through. The wire format is in
+docs/uplink.md; ``kiosk receiver`` (kiosk/receiver.py) is a reference district end.
 """
 
 from __future__ import annotations
