@@ -119,7 +119,7 @@ def test_display_app_converges_on_a_noisy_line_and_survives_a_reboot(queue, line
         line.set_noise(drop=0.0005, duplicate=0.0005, corrupt=0.0005)
         for i in range(12):
             queue.issue(["hotich", "chungthuc", "datdai"][i % 3])
-        for counter in (1, 2, 3, 4, 1, 2):
+        for counter in (1, 2, 3, 4, 1, 2, 3, 1):
             try:
                 queue.call_next(counter)
             except QueueError:
@@ -150,6 +150,7 @@ def test_display_app_converges_on_a_noisy_line_and_survives_a_reboot(queue, line
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     assert watch.reads > 20
+    assert line.stats["corrupted"] > 0 and line.stats["dropped"] > 0  # the noise was real
     assert watch.seen_codes <= called_codes(queue), "showed a number that was not called"
 
 
