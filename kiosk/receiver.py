@@ -45,6 +45,10 @@ CREATE TABLE IF NOT EXISTS reports (
     site TEXT NOT NULL, day TEXT NOT NULL, received_at REAL NOT NULL, body TEXT NOT NULL,
     PRIMARY KEY (site, day)
 );
+CREATE TABLE IF NOT EXISTS conflicts (
+    site TEXT NOT NULL, seq INTEGER NOT NULL, at TEXT NOT NULL, body TEXT NOT NULL,
+    received_at REAL NOT NULL, PRIMARY KEY (site, seq, at)
+);
 CREATE TABLE IF NOT EXISTS batches (
     site TEXT NOT NULL, received_at REAL NOT NULL, first_seq INTEGER, last_seq INTEGER,
     stored INTEGER NOT NULL, duplicates INTEGER NOT NULL
@@ -75,14 +79,22 @@ class ReceiverDB:
         with self.lock:
             self.conn.close()
 
-    def add_events(self, site: str, events: list[dict[str, Any]]) -> tuple[int, int]:
-        """Store a batch in one transaction; returns (newly stored, duplicates)."""
+    def add_events(self, site: str, events: list[dict[str, Any]]) -> tuple[int, int, int]:
+        """Store a batch in one transaction; returns (newly stored, duplicates, conflicts).
+
+        A duplicate is a seq already held with the same ``type`` and ``at`` (a resend).
+        A *conflict* is a seq already held by a different event: a kiosk whose database
+        was restored from a backup numbers new events again from the backup's last seq.
+        Conflicting events are kept aside in ``conflicts`` (never dropped silently) and
+        counted in the reply and in /sites for someone to reconcile.
+        """
         now = time.time()
-        stored = 0
+        stored = conflicts = 0
         with self.lock:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
                 for e in events:
+                    body = json.dumps(e, ensure_ascii=False, separators=(",", ":"))
                     cur = self.conn.execute(
                         "INSERT OR IGNORE INTO events(site, seq, type, at, day, code, body, received_at) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -93,11 +105,22 @@ class ReceiverDB:
                             e["at"],
                             e.get("day"),
                             e.get("code"),
-                            json.dumps(e, ensure_ascii=False, separators=(",", ":")),
+                            body,
                             now,
                         ),
                     )
-                    stored += cur.rowcount
+                    if cur.rowcount:
+                        stored += 1
+                        continue
+                    held = self.conn.execute(
+                        "SELECT type, at FROM events WHERE site = ? AND seq = ?", (site, e["seq"])
+                    ).fetchone()
+                    if tuple(held) != (e["type"], e["at"]):
+                        conflicts += self.conn.execute(
+                            "INSERT OR IGNORE INTO conflicts(site, seq, at, body, received_at) "
+                            "VALUES (?, ?, ?, ?, ?)",
+                            (site, e["seq"], e["at"], body, now),
+                        ).rowcount
                 self.conn.execute(
                     "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?)",
                     (site, now, events[0]["seq"], events[-1]["seq"], stored, len(events) - stored),
@@ -106,7 +129,7 @@ class ReceiverDB:
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise
-        return stored, len(events) - stored
+        return stored, len(events) - stored, conflicts
 
     def set_heartbeat(self, site: str, doc: dict[str, Any]) -> None:
         with self.lock:
@@ -165,6 +188,9 @@ class ReceiverDB:
                 "SELECT site, COUNT(*), MIN(seq), MAX(seq), MAX(received_at) FROM events GROUP BY site"
             ).fetchall()
             hb = dict(self.conn.execute("SELECT site, received_at FROM heartbeats").fetchall())
+            clash = dict(
+                self.conn.execute("SELECT site, COUNT(*) FROM conflicts GROUP BY site").fetchall()
+            )
         out = []
         for site, n, lo, hi, last in rows:
             out.append(
@@ -175,6 +201,8 @@ class ReceiverDB:
                     "last_seq": hi,
                     # Seqs are consecutive on the kiosk; a hole means events still on their way.
                     "missing": hi - lo + 1 - n,
+                    # Different events under seqs already held (a restored kiosk database).
+                    "conflicts": clash.get(site, 0),
                     "last_event_received_at": last,
                     "heartbeat_received_at": hb.pop(site, None),
                 }
@@ -270,13 +298,14 @@ class Receiver:
             self.db.set_report(site, day, report)
             return 200, {"ok": True, "site": site, "day": day}
         events = self._events(doc)
-        stored, dup = self.db.add_events(site, events)
+        stored, dup, conflicts = self.db.add_events(site, events)
         return 200, {
             "ok": True,
             "site": site,
             "received": len(events),
             "stored": stored,
             "duplicates": dup,
+            "conflicts": conflicts,
             "last_seq": events[-1]["seq"],
         }
 

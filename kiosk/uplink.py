@@ -252,6 +252,8 @@ class Uplink(Consumer):
         #: Shrinks when the receiver answers 413 (batch too large).
         self.batch_size = settings.batch_size
         self.sent = 0
+        #: Events the receiver reported as clashing with different ones it holds.
+        self.conflicts = 0
         self.last_ok: float | None = None
         self.last_heartbeat: float | None = None
         # Loop state on the monotonic clock (see step()).
@@ -359,6 +361,17 @@ class Uplink(Consumer):
                 f"({events[0].seq}–{events[-1].seq}); will send again",
             )
         acked = min(acked, events[-1].seq)
+        clashes = reply.get("conflicts")
+        if isinstance(clashes, int) and clashes > 0:
+            self.conflicts += clashes
+            log.error(
+                "uplink: the district already holds different events under %d of these "
+                "numbers (seq %d–%d); was the queue database restored from a backup? "
+                "They are kept aside at the district, not lost; tell district IT",
+                clashes,
+                events[0].seq,
+                events[-1].seq,
+            )
         closed = [e.day for e in events if e.type == "day_closed" and e.seq <= acked and e.day]
         with self.store.transaction() as tx:
             # Cursor and the days whose report is now due move together (one commit).
@@ -432,6 +445,7 @@ class Uplink(Consumer):
                 "backlog": backlog(self.store, self.name),
                 "last_seq": self.store.last_seq(),
                 "last_error": self.last_error,
+                "conflicts": self.conflicts,
             },
         }
         self._post("heartbeat", doc)

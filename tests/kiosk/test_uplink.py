@@ -791,3 +791,36 @@ def test_the_doctor_check_warns_about_events_stuck_for_an_hour(tmp_path):
     raw["uplink"]["token"] = ""
     c = check_uplink(Context(tmp_path / "kiosk.toml", validate(raw, "kiosk.toml"), db))
     assert c.status == "fail" and "uplink.token: empty" in c.detail
+
+
+def test_events_of_a_restored_database_are_kept_aside_not_dropped(
+    cfg, queue, store, clock, receiver, rdb, tmp_path, caplog
+):
+    import sqlite3
+
+    busy_morning(queue, clock, tickets=3)
+    backup = tmp_path / "backup.db"
+    with sqlite3.connect(backup) as dst:
+        store.conn.backup(dst)  # last night's copy
+    at_backup = store.last_seq()
+    clock.advance(600)
+    queue.issue("datdai")
+    make_uplink(store, receiver.url, clock).run_once()  # the district has it all
+    # The SD card dies; the technician restores last night's copy and the day goes on.
+    restored = Store(backup)
+    try:
+        clock.advance(600)
+        Queue(cfg, restored, clock).issue("kinhte")
+        up = make_uplink(restored, receiver.url, clock)
+        up.run_once()
+        new = restored.last_seq() - at_backup
+        assert new >= 1 and up.conflicts == new
+        assert "restored from a backup" in caplog.text
+        site = next(s for s in rdb.sites() if s["site"] == "nghia-tan")
+        assert site["conflicts"] == new
+        with rdb.lock:
+            kept = rdb.conn.execute("SELECT body FROM conflicts").fetchall()
+        assert any('"service":"kinhte"' in b for (b,) in kept)  # the new ticket is not lost
+        assert up.heartbeat()["uplink"]["conflicts"] == new
+    finally:
+        restored.close()
