@@ -128,6 +128,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     m.add_argument("--speed", type=int, default=150, help="words a minute (espeak-ng -s)")
 
+    d = sub.add_parser(
+        "decode", help="print the frames in a capture of the line (raw bytes, or hex with --hex)"
+    )
+    d.add_argument("file", nargs="?", type=Path, help="capture file (default: standard input)")
+    d.add_argument(
+        "--hex", action="store_true", help="the capture is hex text (e.g. from socat -x)"
+    )
+
     s = sub.add_parser("say", help="announce one call through the speakers and exit")
     s.add_argument("code", help="ticket code, e.g. A025")
     s.add_argument("counter", type=int, help="counter number")
@@ -172,6 +180,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         print(f"{n} clips written to {args.out}")
         return EXIT_OK
+    if args.command == "decode":
+        return _decode(args)
     if args.command == "say":
         from .announcer import Announcer
         from .protocol import Call
@@ -235,6 +245,29 @@ def _dispatch(args: argparse.Namespace) -> int:
         scroll_fps=args.scroll_fps,
     )
     return App(opts).run(max_seconds=args.seconds)
+
+
+def _decode(args: argparse.Namespace) -> int:
+    from .protocol import FrameDecoder, describe
+
+    try:
+        data = args.file.read_bytes() if args.file else sys.stdin.buffer.read()
+    except OSError as e:
+        print(f"hall-display: cannot read {args.file}: {e.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.hex:
+        text = data.decode("ascii", "replace")
+        # socat -x lines start with "> 2026/.. length=N from=.. to=..": keep only hex pairs.
+        pairs = re.findall(r"(?<![0-9A-Za-z/:=.])[0-9A-Fa-f]{2}(?![0-9A-Za-z/:=.])", text)
+        data = bytes(int(x, 16) for x in pairs)
+    n = 0
+    for item in FrameDecoder().feed(data + b"\x00"):
+        print(describe(item))
+        n += 1
+    if n == 0:
+        print("no frames found (the link's frames are delimited by 00 bytes)", file=sys.stderr)
+        return 1
+    return EXIT_OK
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -528,3 +528,40 @@ def decode_message(frame: Frame) -> Message:
 def line_time(n_bytes: int, baud: int) -> float:
     """Seconds to send ``n_bytes`` at ``baud`` with 8N1 framing (10 bits a byte)."""
     return n_bytes * 10 / baud
+
+
+def describe(item: Frame | BadFrame) -> str:
+    """One line for a person reading a capture (``hall-display decode``) or a debug log."""
+    if isinstance(item, BadFrame):
+        return f"damaged frame ({item.reason}, {item.length} bytes)"
+    head = f"{item.name} seq={item.seq} addr={item.address}"
+    if item.version != VERSION:
+        return f"{head} version={item.version} (this code speaks {VERSION})"
+    try:
+        if item.type in SEQUENCED:
+            m = decode_message(item)
+            if m.call is not None:
+                c = m.call
+                kind = "recall" if c.recall else "call"
+                return f"{head}: {kind} {c.code} → counter {c.counter} ({c.service}) id={c.call_id}"
+            if m.snapshot is not None:
+                s = m.snapshot
+                cur = ", ".join(f"{c.id}:{c.current or '-'}" for c in s.counters)
+                wait = ", ".join(f"{x.id}={x.waiting}" for x in s.services)
+                return (
+                    f"{head}: state {s.state_id}, counters [{cur}], waiting [{wait}], "
+                    f"{len(s.recent)} recent calls"
+                )
+            if m.notice is not None:
+                return f"{head}: notice {m.notice!r}"
+            if m.clock is not None:
+                return f"{head}: clock {m.clock.unix} UTC{m.clock.utc_offset_min / 60:+g}"
+        if item.type == T_STATUS:
+            st = Status.decode(item.payload)
+            need = ", needs a snapshot" if st.need_snapshot else ""
+            return f"{head}: last applied seq {st.last_seq}, up {st.uptime_s} s{need}"
+        if item.type == T_NAK and item.payload:
+            return f"{head}: {NAK_REASONS.get(item.payload[0], item.payload[0])}"
+    except ProtocolError as e:
+        return f"{head}: bad payload: {e}"
+    return head + (f" payload={item.payload.hex(' ')}" if item.payload else "")

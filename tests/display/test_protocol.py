@@ -226,3 +226,27 @@ def test_corrupted_streams_never_yield_a_frame_that_was_not_sent(frames, data):
 def test_every_intact_frame_survives_a_round_trip(frames):
     got = [x for x in p.FrameDecoder().feed(_stream(frames)) if isinstance(x, p.Frame)]
     assert got == frames
+
+
+def test_decode_command_prints_one_readable_line_per_frame_of_a_capture(tmp_path):
+    import subprocess
+    import sys
+
+    capture = tmp_path / "line.bin"
+    wire = b"".join(_hex(v["wire"]) for v in VECTORS)
+    capture.write_bytes(b"\x07noise" + wire)
+    r = subprocess.run(
+        [sys.executable, "-m", "display.cli", "decode", str(capture)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("damaged frame")  # the noise before the first delimiter
+    assert len(lines) == len(VECTORS) + 1
+    assert "call A025 → counter 3 (hotich) id=1234" in r.stdout
+    assert "recall 1025 → counter 3" in r.stdout
+    assert "counters [1:A025, 2:-], waiting [hotich=4]" in r.stdout
+    assert "notice 'Xin cảm ơn'" in r.stdout and "bad payload" not in r.stdout
