@@ -111,10 +111,14 @@ def run(quick: bool = False) -> list[Row]:
     n = 40 if quick else 300
     rows: list[Row] = []
     lat, commit, out = _first_byte(n)
+    after = [a - b for a, b in zip(lat, commit, strict=True)]
     rows += [
         Row("printer", "issue → first ticket byte p50", percentile(lat, 50), "ms"),
         Row("printer", "issue → first ticket byte p99", percentile(lat, 99), "ms", "≤ 10 ms"),
         Row("printer", "  of which issue commit (fsync) p50", percentile(commit, 50), "ms"),
+        Row("printer", "  of which issue commit (fsync) p99", percentile(commit, 99), "ms"),
+        Row("printer", "  commit done → first byte p50", percentile(after, 50), "ms"),
+        Row("printer", "  commit done → first byte p99", percentile(after, 99), "ms"),
         Row("printer", "tickets printed / issued", out, f"of {len(lat) + 1}"),
     ]
     for paper in (80, 58):

@@ -31,7 +31,15 @@ from escpos.escpos import Escpos
 from escpos.printer import LP, Dummy, File, Network, Serial, Usb
 
 from . import raster
-from .status import ASK_OFFLINE_CAUSE, ASK_PAPER, ASK_PRINTER, Status, interpret
+from .status import (
+    ASK_OFFLINE_CAUSE,
+    ASK_PAPER,
+    ASK_PRINTER,
+    OFFLINE,
+    Status,
+    interpret,
+    is_status_byte,
+)
 from .uri import PrinterUriError, Target, parse
 
 #: Longest wait for one status answer; a printer answers within a few milliseconds.
@@ -99,27 +107,43 @@ class Link:
         """Bytes the printer sent back within ``timeout`` (empty: none)."""
         return b""
 
-    def ask(self, question: bytes) -> int | None:
-        """One DLE EOT question; the last byte of the answer, or None."""
-        self.write(question)
+    def ask(self, *questions: bytes) -> list[int | None]:
+        """DLE EOT questions sent together (one round trip); one answer byte each, in
+        order, or None for those not answered within the status timeout."""
+        self.open()
         try:
-            data = self.read(min(STATUS_TIMEOUT, self.timeout))
+            for _ in range(8):  # a late answer to an earlier question is not this one's
+                if not self.read(0):
+                    break
         except Exception as e:
             self.close()
             raise PrinterFault("offline", f"{self.describe()}: reading failed: {e}") from None
-        return data[-1] if data else None
+        self.write(b"".join(questions))
+        got = b""
+        deadline = time.monotonic() + min(STATUS_TIMEOUT, self.timeout)
+        try:
+            while len(got) < len(questions):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                got += self.read(left)
+        except Exception as e:
+            self.close()
+            raise PrinterFault("offline", f"{self.describe()}: reading failed: {e}") from None
+        return [got[i] if i < len(got) else None for i in range(len(questions))]
 
     def status(self) -> Status:
         """Online and paper status; unknown when the connection cannot answer."""
         if not self.can_read:
             self.open()
             return Status("unknown", f"{self.describe()}: this connection gives no status")
-        printer = self.ask(ASK_PRINTER)
+        printer, paper = self.ask(ASK_PRINTER, ASK_PAPER)
         if printer is None:
-            # A printer that does not answer the first question answers none.
             return interpret(None, None, None)
-        cause = self.ask(ASK_OFFLINE_CAUSE) if printer & 0x08 else None
-        return interpret(printer, cause, self.ask(ASK_PAPER))
+        cause = None
+        if is_status_byte(printer) and printer & OFFLINE:
+            (cause,) = self.ask(ASK_OFFLINE_CAUSE)
+        return interpret(printer, cause, paper)
 
 
 class UsbLink(Link):
@@ -203,12 +227,6 @@ class SerialLink(Link):
         dev: Any = self.printer.device
         dev.timeout = timeout
         return bytes(dev.read(1))
-
-    def ask(self, question: bytes) -> int | None:
-        self.open()
-        dev: Any = self.printer.device
-        dev.reset_input_buffer()  # a late answer to an earlier question is not this one's
-        return super().ask(question)
 
 
 class TcpLink(Link):
@@ -365,7 +383,8 @@ class PngPrinter(Escpos):
     def _raw(self, msg: bytes) -> None:
         state = self.state()
         if msg.startswith(b"\x10\x04"):
-            self.answer = _png_answer(state, msg[2])
+            for i in range(0, len(msg) - 2, 3):  # several questions in one write
+                self.answer += _png_answer(state, msg[i + 2])
             return
         if state == "offline":
             raise PrinterFault("offline", f"simulated printer {self.folder} is offline")

@@ -96,8 +96,13 @@ def test_each_issued_ticket_is_printed_in_order_and_recorded(
         ("printer_status", None, "ok"),
         *[("ticket_printed", r.ticket.code, "") for r in issued],
     ]
-    # Handled once: running again prints nothing.
+    # Handled once: running again prints nothing, and the cursor is past every event.
     assert consumer.run_once() == 0 and len(fake.jobs) == 3
+    assert queue.store.cursor("printer") == queue.store.last_seq()
+    queue.call_next(1)
+    queue.recall(1)
+    assert consumer.run_once() == 0 and len(fake.jobs) == 3
+    assert queue.store.cursor("printer") == queue.store.last_seq()
 
 
 def test_paper_out_mid_job_keeps_the_ticket_flags_it_and_reprints_after_refill(
@@ -174,9 +179,9 @@ def test_a_printer_that_never_answers_status_still_prints_and_is_reported_unknow
         queue.issue("hotich")
     t0 = time.monotonic()
     consumer.run_once()
-    # One unanswered question, then no more waiting on it for every ticket.
+    # One unanswered round of questions, then no more waiting on it for every ticket.
     assert time.monotonic() - t0 < 1.5
-    assert fake.questions == 1
+    assert fake.questions == 2
     assert len(wait_jobs(fake, 3)) == 3
     assert [s for (_, _, s) in events(queue, "printer_status")] == ["unknown"]
     assert latest(queue.store).state == "unknown"
