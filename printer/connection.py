@@ -269,13 +269,18 @@ class _RwFile(File):
     def open(self, raise_not_found: bool = True) -> None:
         path = self.devfile
         flags = os.O_NOCTTY | os.O_NONBLOCK
+        # A device that is not there (printer unplugged) must stay missing: creating a
+        # plain file in its place would swallow tickets and block the udev symlink.
+        create = 0 if path.startswith("/dev/") else os.O_CREAT
         try:
             self.fd = os.open(path, os.O_RDWR | flags | os.O_APPEND)
             self.readable = not Path(path).is_file()  # a plain file never answers
         except OSError:
             try:
-                self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | flags, 0o644)
+                self.fd = os.open(path, os.O_WRONLY | create | os.O_APPEND | flags, 0o644)
             except OSError as e:
+                if e.errno == errno.ENOENT and not create:
+                    raise OSError("not there (printer unplugged or switched off?)") from None
                 raise OSError(f"{e.strerror}") from None
             self.readable = False
         self._device = True  # type: ignore[assignment]

@@ -206,3 +206,20 @@ def test_silent_network_printer_is_unknown_and_refused_connection_is_offline() -
     with pytest.raises(PrinterFault) as e:
         open_link(f"tcp://127.0.0.1:{port}", timeout=0.5).status()
     assert e.value.state == "offline"
+
+
+def test_a_missing_device_is_offline_and_no_file_is_made_in_its_place() -> None:
+    path = "/dev/kiosk-printer-test-absent"
+    with pytest.raises(PrinterFault) as e:
+        open_link(f"file:{path}").status()
+    assert e.value.state == "offline" and "unplugged" in e.value.detail
+    assert not Path(path).exists()
+
+
+def test_a_plain_file_collects_tickets_and_gives_no_status(tmp_path: Path) -> None:
+    link = open_link(f"file:{tmp_path / 'capture.bin'}")
+    assert link.status().state == "unknown"
+    TicketPrinter(link, TicketLayout(384)).print(TICKET)
+    link.close()
+    data = (tmp_path / "capture.bin").read_bytes()
+    assert raster.decode(data).size == TicketLayout(384).render(TICKET).size
