@@ -44,6 +44,8 @@ from .uri import PrinterUriError, Target, parse
 
 #: Longest wait for one status answer; a printer answers within a few milliseconds.
 STATUS_TIMEOUT = 0.3
+#: Bytes handed to the connection at a time (4 KB: 57 dot rows at 80 mm).
+CHUNK = 4096
 
 
 class PrinterFault(Exception):
@@ -89,10 +91,13 @@ class Link:
                 pass
 
     def write(self, data: bytes) -> None:
-        """Hand bytes to the connection (python-escpos ``_raw``)."""
+        """Hand bytes to the connection (python-escpos ``_raw``), in pieces of
+        :data:`CHUNK` bytes so the timeout measures a printer that stopped taking
+        data, not one that takes a long ticket slowly."""
         self.open()
         try:
-            self.printer._raw(data)
+            for i in range(0, len(data), CHUNK):
+                self.printer._raw(data[i : i + CHUNK])
         except PrinterFault:
             self.close()
             raise
@@ -220,8 +225,9 @@ class SerialLink(Link):
         if dev is None:
             self.opened = False
             raise PrinterFault("offline", f"{self.describe()} cannot be opened")
-        # A printer holding CTS low (paper out, buffer full) would block write() forever.
-        dev.write_timeout = self.timeout
+        # A printer holding CTS low (paper out, buffer full) would block write() forever;
+        # one chunk takes CHUNK * 10 / baud seconds on the line (4.3 s at 9600 baud).
+        dev.write_timeout = self.timeout + CHUNK * 10 / dev.baudrate
 
     def read(self, timeout: float) -> bytes:
         dev: Any = self.printer.device
