@@ -169,7 +169,10 @@ class PrinterConsumer(Consumer):
                 raise PrinterFault(after.state, f"{after.detail} (while printing this ticket)")
         except PrinterFault as f:
             self.note(Status(f.state, f.detail))
-            self.queue.record_print(t.id, False, f.detail)
+            if t.print_status != "failed":
+                # Once per ticket: retries of a flagged ticket during a long outage
+                # would otherwise write an event every few seconds.
+                self.queue.record_print(t.id, False, f.detail)
             self.failed += 1
             log.warning("printer: ticket %s not printed: %s", t.code, f.detail)
             return False

@@ -30,7 +30,7 @@ class FakePrinter:
         self.state = state  # a STATUS key, or "silent" (never answers)
         self.taking = threading.Event()  # cleared: the printer stops reading (buffer full)
         self.taking.set()
-        self.jobs: list[bytes] = []
+        self.jobs: list[bytes] = []  # of the current cable (plug_in starts a new list)
         self.received = 0
         self.questions = 0
         #: After this many raster bytes of a job the roll runs out.
@@ -57,6 +57,7 @@ class FakePrinter:
         tmp.symlink_to(name)
         tmp.replace(self.link_path)
         self.master = master
+        self.jobs = []
         self._buf = bytearray()
         self._job = bytearray()
         self._job_raster = 0

@@ -309,3 +309,42 @@ def test_cover_opened_mid_job_flags_the_ticket_and_it_is_reprinted_once_closed(
     consumer.on_idle()
     assert len(wait_jobs(fake, 1)) == 1 and print_status(queue, code) == "printed"
     assert [s for (_, _, s) in events(queue, "printer_status")] == ["ok", "offline", "ok"]
+
+
+def test_a_silent_printer_unplugged_mid_job_gets_the_ticket_when_plugged_back(
+    queue: Queue, consumer: PrinterConsumer, fake: FakePrinter, mono: Mono
+) -> None:
+    fake.state = "silent"
+    queue.issue("hotich")
+    consumer.run_once()
+    assert len(wait_jobs(fake, 1)) == 1
+    fake.unplug_after = fake.received + 5000
+    code = queue.issue("hotich").ticket.code
+    consumer.run_once()
+    assert print_status(queue, code) == "failed"
+    mono.t += FAULT_RETRY
+    consumer.on_idle()  # still unplugged: the retry fails again, nothing is lost
+    assert print_status(queue, code) == "failed"
+    fake.plug_in()
+    fake.state = "silent"
+    mono.t += FAULT_RETRY
+    consumer.on_idle()
+    assert len(wait_jobs(fake, 1)) == 1  # the new pty's first job: the reprint
+    assert print_status(queue, code) == "printed"
+    assert [s for (_, _, s) in events(queue, "printer_status")] == ["unknown", "offline", "unknown"]
+    assert [(t, c) for (t, c, _) in events(queue, "ticket_printed", "ticket_print_failed")] == [
+        ("ticket_printed", "A001"),
+        ("ticket_print_failed", code),  # once, however many retries fail
+        ("ticket_printed", code),
+    ]
+
+
+def test_paper_nearly_out_is_reported_and_tickets_still_print(
+    queue: Queue, consumer: PrinterConsumer, fake: FakePrinter
+) -> None:
+    fake.state = "paper_near_end"
+    queue.issue("hotich")
+    consumer.run_once()
+    assert len(wait_jobs(fake, 1)) == 1
+    assert [s for (_, _, s) in events(queue, "printer_status")] == ["paper_near_end"]
+    assert print_status(queue, "A001") == "printed"
