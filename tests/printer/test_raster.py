@@ -7,6 +7,8 @@ from datetime import datetime
 
 import pytest
 from escpos.printer import Dummy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image, ImageChops
 
 from printer import raster
@@ -110,3 +112,24 @@ def test_the_png_printer_writes_what_the_raster_says(tmp_path) -> None:
     assert png.name == "0001-C003.png"
     with Image.open(png) as im:
         assert same(im, layout.render(t))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    width_bytes=st.integers(1, 80),
+    height=st.integers(1, 400),
+    seed=st.integers(0, 2**32 - 1),
+    band=st.integers(1, 300),
+)
+def test_any_1_bit_image_survives_the_raster_round_trip(
+    width_bytes: int, height: int, seed: int, band: int
+) -> None:
+    import random
+
+    rng = random.Random(seed)
+    data = bytes(rng.getrandbits(8) for _ in range(width_bytes * height))
+    img = Image.frombytes("1", (width_bytes * 8, height), data)
+    encoded = raster.raster(img, band_rows=band)
+    assert same(raster.decode(encoded), img)
+    rows = [c.arg for c in raster.parse(encoded)]
+    assert sum(rows) == height and max(rows) <= band
