@@ -9,8 +9,8 @@ A fault (paper out, offline, unplugged, timeout) is never raised to the event
 loop: the cursor moves on so the next citizen is not held up, and the UI applies
 ``[printer] on_fault``. Flagged tickets of today that are still waiting are
 printed again (marked *IN LẠI · REPRINT*) when the printer is back: at start,
-after each ticket, and on each status check (every ``status_seconds`` while all
-is well, every 2 s while the printer is down).
+after a ticket went through, and on each status check (every ``status_seconds``
+while all is well, every 2 s while the printer is down).
 
 Changes of the printer's state become ``printer_status`` events (``ok``,
 ``paper_near_end``, ``paper_out``, ``offline``, ``unknown`` and a ``detail``).
@@ -22,7 +22,6 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from kiosk.consumer import Consumer
 from kiosk.queue import Queue
@@ -75,6 +74,8 @@ class PrinterConsumer(Consumer):
         self.next_check = 0.0
         self.printed = 0
         self.failed = 0
+        #: Tickets that could not be drawn (a bug): not retried until a restart.
+        self.undrawable: set[int] = set()
 
     # ------------------------------------------------------------------ status
     def check(self, force: bool = False) -> Status:
@@ -182,7 +183,9 @@ class PrinterConsumer(Consumer):
             # Not the printer: a bug or bad data drawing this ticket. Flag it and go on,
             # so one ticket cannot hold up every later one.
             log.exception("printer: ticket %s cannot be drawn", t.code)
-            self.queue.record_print(t.id, False, f"the ticket could not be drawn: {e}")
+            self.undrawable.add(t.id)
+            if t.print_status != "failed":
+                self.queue.record_print(t.id, False, f"the ticket could not be drawn: {e}")
             self.failed += 1
             return None
         self.queue.record_print(t.id, True, "reprinted" if reprint else "")
@@ -194,7 +197,11 @@ class PrinterConsumer(Consumer):
         """Today's tickets still waiting whose print failed or never finished."""
         today = self.queue.today()
         with self.store.read() as tx:
-            return [t for t in tx.tickets_to_print() if t.day == today and t.status == "waiting"]
+            return [
+                t
+                for t in tx.tickets_to_print()
+                if t.day == today and t.status == "waiting" and t.id not in self.undrawable
+            ]
 
     def ahead_now(self, t: Ticket) -> int:
         """People still before a waiting ticket in its service (for a reprint)."""
@@ -226,9 +233,11 @@ class PrinterConsumer(Consumer):
 
     def on_idle(self) -> None:
         now = self.monotonic()
-        if now < self.next_check:
-            return
         pending = self.backlog()
+        # With tickets waiting for paper and the printer not known to be down, try at
+        # once (the last ticket went through); otherwise only when a check is due.
+        if now < self.next_check and not (pending and self.state not in FAULTS):
+            return
         st = self.check()
         if pending and not st.fault:
             self.reprint()
@@ -243,7 +252,3 @@ class PrinterConsumer(Consumer):
 def from_config(queue: Queue, uri: str | None = None) -> PrinterConsumer:
     """The printer consumer of ``[printer]`` (``uri`` replaces ``[printer] uri``)."""
     return PrinterConsumer(queue, uri=uri)
-
-
-def describe(consumer: Any) -> str:
-    return f"printer {consumer.link.describe()}"
