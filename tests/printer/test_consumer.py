@@ -348,3 +348,26 @@ def test_paper_nearly_out_is_reported_and_tickets_still_print(
     assert len(wait_jobs(fake, 1)) == 1
     assert [s for (_, _, s) in events(queue, "printer_status")] == ["paper_near_end"]
     assert print_status(queue, "A001") == "printed"
+
+
+def test_a_flagged_ticket_goes_out_right_after_the_next_ticket_goes_through(
+    queue: Queue, consumer: PrinterConsumer, fake: FakePrinter, mono: Mono
+) -> None:
+    fake.state = "silent"
+    fake.unplug_after = 5000
+    first = queue.issue("hotich").ticket.code
+    consumer.run_once()
+    consumer.on_idle()  # no check due yet: nothing happens
+    assert print_status(queue, first) == "failed"
+    fake.plug_in()
+    fake.state = "silent"
+    issued = queue.issue("hotich")
+    second = issued.ticket.code
+    consumer.run_once()  # the new citizen's ticket first ...
+    consumer.on_idle()  # ... then the flagged one, without waiting for a status check
+    jobs = wait_jobs(fake, 2)
+    assert len(jobs) == 2
+    assert print_status(queue, first) == print_status(queue, second) == "printed"
+    assert decoded_is(
+        jobs[0], consumer, queue, second, ahead=issued.ahead, wait_minutes=issued.wait_minutes
+    )
