@@ -175,24 +175,25 @@ class UsbLink(Link):
             super().open()
         except PrinterFault as f:
             text = f.detail.lower()
-            if "not found" in text:
-                detail = (
-                    f"USB printer {self.vid_pid} is not plugged in or switched off "
-                    f"(lsusb must list {self.vid_pid})"
-                )
-            elif "access" in text or "permission" in text:
+            # Most specific first: python-escpos wraps every USBError in "Device not found".
+            if "access" in text or "permission" in text:
                 detail = (
                     f"USB printer {self.vid_pid}: no permission to open it; install the udev "
                     "rule (docs/printers.md) and add the kiosk user to group lp"
+                )
+            elif "busy" in text:
+                detail = (
+                    f"USB printer {self.vid_pid} is in use by another program (the kiosk service?)"
                 )
             elif "no backend" in text:
                 detail = (
                     "libusb is not installed, so USB printers cannot be opened "
                     "(apt install libusb-1.0-0), or use file:/dev/kiosk-printer"
                 )
-            elif "busy" in text:
+            elif "not found" in text:
                 detail = (
-                    f"USB printer {self.vid_pid} is in use by another program (the kiosk service?)"
+                    f"USB printer {self.vid_pid} is not plugged in or switched off "
+                    f"(lsusb must list {self.vid_pid})"
                 )
             else:
                 raise
@@ -203,7 +204,8 @@ class UsbLink(Link):
         try:
             return bytes(dev.read(self.in_ep, 16, max(1, int(timeout * 1000))))
         except Exception as e:
-            if "timeout" in str(e).lower() or getattr(e, "errno", None) == errno.ETIMEDOUT:
+            # pyusb's USBTimeoutError: nothing to read (errno 110, "timed out").
+            if getattr(e, "errno", None) == errno.ETIMEDOUT or "timed out" in str(e).lower():
                 return b""
             raise
 
