@@ -22,6 +22,11 @@ class FakeUsbDevice:
     class backend:  # not libusb1: python-escpos then skips the kernel-driver dance
         pass
 
+    class _ctx:  # pyusb's dispose_resources, called by Escpos.__del__ after the test
+        @staticmethod
+        def dispose(device: object) -> None:
+            pass
+
     def __init__(self) -> None:
         self.writes: list[tuple[int, bytes, int]] = []
         self.reads: list[tuple[int, int]] = []
