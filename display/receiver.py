@@ -167,10 +167,14 @@ class Receiver:
             return
         if f.type in (p.T_ACK, p.T_NAK, p.T_STATUS):
             return  # our own kind of frame echoed back: not from the kiosk
+        was_up = self.state.link_up
         self.last_rx = now
         self._link_check(now)
         if f.type not in p.SEQUENCED:
-            return  # PING or a type from a newer kiosk: heard, nothing to do
+            if f.type == p.T_PING and not was_up:
+                # A kiosk (or `kiosk doctor`) that just opened the line hears us at once.
+                self._send_status()
+            return  # PING or a type from a newer kiosk: heard, nothing else to do
         # A snapshot is always applied (it is idempotent and starts every session);
         # anything else with the seq we applied last is a retransmission.
         if f.type != p.T_SNAPSHOT and f.seq == self.last_seq:

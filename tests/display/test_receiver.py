@@ -106,3 +106,12 @@ def test_heartbeats_ask_for_a_snapshot_until_one_arrives_and_the_link_comes_up(r
     v = rx.state.view()
     assert v.link_up and v.counters[0].current == "A009"
     assert calls == []  # a snapshot is shown, never announced
+
+
+def test_a_ping_on_a_quiet_line_is_answered_at_once(rig):
+    k, rx, calls = rig
+    assert k.replies(1, types=(p.T_STATUS,))  # a regular heartbeat: the next is ~1 s away
+    t0 = time.monotonic()
+    k.send(p.Frame(p.T_PING, 0, 3))
+    (st,) = k.replies(1, types=(p.T_STATUS,))
+    assert time.monotonic() - t0 < 0.3 and st.address == 3
