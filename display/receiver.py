@@ -87,7 +87,9 @@ class Receiver:
         delay = REOPEN_MIN_S
         while not self._stop.is_set():
             try:
-                self._ser = self._open_port(self.port, self.baud, timeout=READ_TIMEOUT_S)
+                self._ser = self._open_port(
+                    self.port, self.baud, timeout=READ_TIMEOUT_S, exclusive=True
+                )
             except (serial.SerialException, OSError, ValueError) as e:
                 msg = f"cannot open {self.port}: {e}"
                 if msg != self.port_error:

@@ -151,7 +151,11 @@ class SerialLink(DisplayDriver):
         if now < self._next_open:
             raise LinkDown(self.port_error or f"{self.port} is not open")
         try:
-            ser = self._open_port(self.port, self.baud, timeout=READ_TIMEOUT_S, write_timeout=2.0)
+            # exclusive: a second program on the same line (a stray `cat`, a second kiosk)
+            # would steal bytes; `kiosk doctor` sees the lock and says the port is busy.
+            ser = self._open_port(
+                self.port, self.baud, timeout=READ_TIMEOUT_S, write_timeout=2.0, exclusive=True
+            )
         except (serial.SerialException, OSError, ValueError) as e:
             self._next_open = now + self._open_delay
             self._open_delay = min(self._open_delay * 2, REOPEN_MAX_S)

@@ -296,3 +296,16 @@ def test_runtime_starts_the_display_link_on_the_override_port(cfg, queue, displa
         wait_for(lambda: converged(queue, display))
     finally:
         stop_consumers(consumers)
+
+
+def test_a_port_held_by_another_program_is_reported_not_shared(queue, line):
+    import serial
+
+    other = serial.Serial(str(line.kiosk_port), exclusive=True)
+    drv = SerialLink(str(line.kiosk_port))
+    try:
+        with pytest.raises(LinkDown, match="lock"):
+            drv.send_call(p.Call("A001", 1))
+    finally:
+        drv.close()
+        other.close()
