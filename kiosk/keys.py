@@ -67,6 +67,8 @@ class KeyMap:
         ch = (text or "").lower()
         if not ch and len(name) == 3 and name[0] == "[" and name[2] == "]":
             ch = name[1]  # keypad digit with Num Lock off still means the digit
+        if not ch and len(name) == 1:
+            ch = name  # a backend that sends no text with its key events
         if name in ("escape", "backspace"):
             self.priority_pending = False
             return Action("back", source="key")

@@ -350,6 +350,8 @@ class KioskApp:
         if name in self.key_hooks:
             self.key_hooks[name]()
             return
+        if not text and len(name) == 1:
+            text = name  # a backend that sends no text with its key events
         ch = text if len(text) == 1 and text.isprintable() and not text.isspace() else ""
         if m.screen == "code":
             if name in ("return", "enter"):
