@@ -355,18 +355,24 @@ class Simulation:
             app.start()
             stack.callback(app.close)
             next_snap = clock() + 1800
+            closing = midnight + self.cfg.close_time.hour * 3600 + self.cfg.close_time.minute * 60
             for step in self.steps:
                 target = midnight + step.seconds
-                # Let the screen's timers run through the simulated time in between.
-                while clock() < target:
-                    clock.t = min(target, clock() + 1.0)
-                    app.step()
-                if step.command == "close":
-                    # Before closing clears the counters: has the display caught up?
+                if step.command == "close" or (
+                    target >= closing and self.match_before_close is None
+                ):
+                    # Before closing clears the counters (the close step, or the
+                    # kiosk's own tick at closing time): has the display caught up?
                     self._drain(store, consumers)
                     self.match_before_close = self._display_snapshot(
                         snaps, q, status_file, clock, settle=status_file is not None
                     )
+                # Let the screen's timers run through the simulated time in between:
+                # second by second while someone is at the screen, faster when idle.
+                assert app.model is not None
+                while clock() < target:
+                    clock.t = min(target, clock() + (1.0 if app.model.busy(clock()) else 10.0))
+                    app.step()
                 self._play(step, app, q, clock)
                 app.step()
                 if clock() >= next_snap:
