@@ -65,7 +65,9 @@ sleep $WATCH_S
 pid=\$(systemctl show -p MainPID --value kiosk.service)
 card=no; ls -l /proc/\$pid/fd 2>/dev/null | grep -q /dev/dri/card && card=yes
 owner=\$(grep -m1 "allocated by" /sys/kernel/debug/dri/0/state 2>/dev/null | sed 's/.*= *//')
-echo "kiosk-probe: active=\$(systemctl is-active kiosk.service) restarts=\$(systemctl show -p NRestarts --value kiosk.service) drm=\$card screen=\$owner" >/dev/ttyAMA0
+data=\$(df -m --output=size /var/lib/kiosk | tail -1 | tr -d ' ')
+root=\$(findmnt -n -o FSTYPE /)
+echo "kiosk-probe: active=\$(systemctl is-active kiosk.service) restarts=\$(systemctl show -p NRestarts --value kiosk.service) drm=\$card screen=\$owner root=\$root data_mb=\$data" >/dev/ttyAMA0
 EOF
 mcopy -o -i "$FAT" "$RUN/probe.sh" ::probe.sh
 mcopy -o -i "$FAT" ::vmlinuz "$RUN/vmlinuz"
@@ -116,9 +118,11 @@ done
 probe=$(grep -a -m1 -o "kiosk-probe:.*" "$LOG" | tr -d '\r')
 echo "$probe" >&2
 case $probe in
-*"active=active restarts=0 drm=yes screen=kiosk"*) ;;
+*"active=active restarts=0 drm=yes screen=kiosk root=overlay data_mb="*) ;;
 *) die "the kiosk was not running right after ${WATCH_S} s: $probe" ;;
 esac
+data_mb=${probe##*data_mb=}
+[ "${data_mb%% *}" -ge 100 ] || die "the data partition (/var/lib/kiosk) is only ${data_mb} MB"
 # For people: qemu's screenshot of the virtio GPU (has come out black under -display
 # none even while the kiosk's framebuffer is on the screen; not a pass criterion).
 python3 - "$RUN/monitor.sock" "$RUN/screen.ppm" <<'EOF' || true

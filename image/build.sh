@@ -103,11 +103,13 @@ if [ "$MODE" = debian ]; then
     step "empty image: boot ${BOOT_MB} MB, root ${root_mb} MB, data ${DATA_MB} MB"
     rm -f "$OUT"
     truncate -s $(((4 + BOOT_MB + root_mb + DATA_MB) * 1024 * 1024)) "$OUT"
+    # Explicit starts: left to itself sfdisk puts a partition in the first free gap,
+    # which is the 3 MB before the boot partition.
     sfdisk -q "$OUT" <<EOF
 label: dos
 start=4MiB, size=${BOOT_MB}MiB, type=c, bootable
-size=${root_mb}MiB, type=83
-type=83
+start=$((4 + BOOT_MB))MiB, size=${root_mb}MiB, type=83
+start=$((4 + BOOT_MB + root_mb))MiB, type=83
 EOF
     BOOT_DEV=$(loop_part "$OUT" 1)
     ROOT_DEV=$(loop_part "$OUT" 2)
@@ -124,7 +126,9 @@ else
     step "growing the root partition by 1 GB for the kiosk; adding the data partition"
     truncate -s +$((1024 + DATA_MB + 4))M "$OUT"
     echo ", +1GiB" | sfdisk -q -N 2 "$OUT" >/dev/null
-    echo "type=83" | sfdisk -q --append "$OUT" >/dev/null
+    p2=$(sfdisk -d "$OUT" | grep -F "${OUT}2 :")
+    p2_end=$(($(echo "$p2" | sed -n 's/.*start= *\([0-9]*\).*/\1/p') + $(echo "$p2" | sed -n 's/.*size= *\([0-9]*\).*/\1/p')))
+    echo "start=$(((p2_end + 2047) / 2048 * 2048)), type=83" | sfdisk -q --append "$OUT" >/dev/null
     BOOT_DEV=$(loop_part "$OUT" 1)
     ROOT_DEV=$(loop_part "$OUT" 2)
     e2fsck -fy "$ROOT_DEV" >/dev/null || [ $? -le 1 ] || die "root file system of $FROM is damaged"
@@ -132,6 +136,8 @@ else
     e2label "$ROOT_DEV" kiosk-root
 fi
 DATA_DEV=$(loop_part "$OUT" 3)
+data_mb=$(($(blockdev --getsize64 "$DATA_DEV") / 1048576))
+[ "$data_mb" -ge $((DATA_MB - 8)) ] || die "the data partition came out ${data_mb} MB, not ${DATA_MB} MB"
 mkfs.ext4 -q -L kiosk-data "$DATA_DEV"
 
 step "mounting"
