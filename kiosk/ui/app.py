@@ -223,7 +223,9 @@ class KioskApp:
         after = self.queue.store.last_seq()
         while not self._stop.is_set():
             try:
-                if self.queue.store.wait_for_events(after, 10.0, poll=1.0, stop=self._stop):
+                # In-process commits (printer, display link) wake this at once; other
+                # processes' (a CLI command) within 5 s are soon enough for a screen.
+                if self.queue.store.wait_for_events(after, 10.0, poll=5.0, stop=self._stop):
                     after = self.queue.store.last_seq()
                     self._news.set()
                     self.wake.set()
@@ -236,13 +238,22 @@ class KioskApp:
         """Run until :meth:`stop` (or the window is closed)."""
         if self.surface is None:
             self.start()
-        while not self._stop.is_set():
-            self.step()
-            assert self.model is not None
-            now = self.mono()
-            busy = self.model.busy(now) or now - self.last_input < ACTIVE_SECONDS
-            ms = self.cfg.ui.active_poll_ms if busy else self.cfg.ui.idle_poll_ms
-            self.wake.wait(ms / 1000)
+        assert self.model is not None
+        model, mono, wake, stop = self.model, self.mono, self.wake, self._stop
+        peek = pygame.event.peek
+        active_s = self.cfg.ui.active_poll_ms / 1000
+        idle_s = self.cfg.ui.idle_poll_ms / 1000
+        woken, busy, due = True, True, 0.0
+        while not stop.is_set():
+            # Idle, a poll is only "any input?": the full pass runs when something
+            # woke us, input is queued, someone is at the screen, or a timer is due
+            # (once a second). That keeps each idle wake-up to a few microseconds.
+            if woken or busy or peek() or mono() >= due:
+                self.step()
+                now = mono()
+                busy = model.busy(now) or now - self.last_input < ACTIVE_SECONDS
+                due = min(self._next_second, self._next_tick, self._next_ping)
+            woken = wake.wait(active_s if busy else idle_s)
 
     def step(self) -> None:
         """One pass: input, news from the store, timers, housekeeping, a frame if needed."""

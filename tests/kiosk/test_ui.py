@@ -256,20 +256,46 @@ def test_an_action_posted_from_another_thread_wakes_the_loop_and_is_done(
     assert [x.code for x in tickets(queue)] == ["E001"]
 
 
-def test_the_loop_sleeps_between_polls_and_ends_on_stop(app: KioskApp) -> None:
-    steps = 0
-    real_step = app.step
+def test_the_idle_loop_sleeps_between_polls_yet_a_touch_is_taken_at_once(queue: Queue) -> None:
+    app = KioskApp(queue, size=(1024, 600), fullscreen=False)  # real monotonic time
+    app.start()
+    try:
+        assert app.model is not None
+        pos = app.model.targets()[0].rect.center
+        steps = waits = 0
+        real_step, real_wait = app.step, app.wake.wait
 
-    def counting() -> None:
-        nonlocal steps
-        steps += 1
-        real_step()
+        def counting_step() -> None:
+            nonlocal steps
+            steps += 1
+            real_step()
 
-    app.step = counting  # type: ignore[method-assign]
-    threading.Timer(0.5, app.stop).start()
-    app.run()
-    # Idle polling at 40 ms: about 12 passes in half a second, never a busy loop.
-    assert 3 <= steps <= 20
+        def counting_wait(timeout: float) -> bool:
+            nonlocal waits
+            waits += 1
+            return real_wait(timeout)
+
+        app.step = counting_step  # type: ignore[method-assign]
+        app.wake.wait = counting_wait  # type: ignore[method-assign]
+        touched: list[int] = []
+
+        def touch() -> None:
+            touched.append(steps)
+            touched.append(waits)
+            pygame.event.post(
+                pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=pos, button=1, touch=False)
+            )
+
+        threading.Timer(1.2, touch).start()
+        threading.Timer(1.5, app.stop).start()
+        app.run()
+        # Idle: a poll every 60 ms (about 20 before the touch), a full pass only at
+        # start and once a second; the touch got a full pass at the next poll.
+        steps_before, waits_before = touched
+        assert 10 <= waits_before <= 30 and steps_before <= 3
+        assert [t.code for t in tickets(queue)] == ["A001"]
+    finally:
+        app.close()
 
 
 def test_ready_after_the_first_frame_and_watchdog_pings_from_the_loop(
