@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .queue import Queue, QueueError
+from .store import StoreError
 
 #: Actions for citizens at the kiosk.
 CITIZEN_KINDS = ("issue",)
@@ -72,11 +73,14 @@ def transfer_target(queue: Queue, counter_id: int, current_service: str) -> str 
 
 
 def perform(queue: Queue, action: Action) -> Outcome:
-    """Do one queue action. A refusal (nothing to recall, no number left) is an
-    :class:`Outcome` with ``ok=False`` and a plain message, never an exception."""
+    """Do one queue action. A refusal (nothing to recall, no number left, a store
+    that cannot write) is an :class:`Outcome` with ``ok=False`` and a plain message,
+    never an exception."""
     try:
         return _perform(queue, action)
-    except QueueError as e:
+    except (QueueError, StoreError) as e:
+        # StoreError: disk full, database locked too long, read-only card. The
+        # screen says so and keeps running; nothing was issued (the commit rolled back).
         return Outcome(action, False, str(e))
 
 

@@ -32,7 +32,7 @@ from ..actions import CITIZEN_KINDS, COUNTER_KINDS, Action, Outcome, perform
 from ..keys import KeyMap
 from ..queue import Queue, QueueError, is_open_at
 from ..sdnotify import Notifier
-from ..store import Event
+from ..store import Event, StoreError
 from .render import Renderer
 from .screens import Model
 
@@ -264,7 +264,11 @@ class KioskApp:
         now = self.mono()
         if self._news.is_set():
             self._news.clear()
-            self.follow()
+            try:
+                self.follow()
+            except StoreError as e:  # busy or broken store: try again on the next news
+                log.warning("cannot read new events: %s", e)
+                self._news.set()
         if now >= self._next_second:
             self._next_second = now + 1.0
             was = m.is_open
@@ -420,7 +424,7 @@ class KioskApp:
             except BookingError as e:
                 m.booking_refused(e.vi, e.en, self.mono())
                 out = Outcome(a, False, str(e))
-            except QueueError as e:
+            except (QueueError, StoreError) as e:
                 m.start_issue("", False, self.mono())
                 m.refused(str(e), self.mono())
                 out = Outcome(a, False, str(e))

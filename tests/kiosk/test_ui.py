@@ -405,3 +405,21 @@ def test_the_next_citizen_starts_in_the_sites_language(
     mono.t += 61  # switched, then walked away
     app.step()
     assert app.model.lang == "vi"
+
+
+def test_a_store_that_cannot_write_shows_a_refusal_and_the_screen_keeps_running(
+    app: KioskApp, queue: Queue, mono: Mono, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kiosk.store import StoreError
+
+    def full(*a: object, **k: object) -> None:
+        raise StoreError("the disk is full; free space on the data partition")
+
+    monkeypatch.setattr(queue, "issue", full)
+    app.touch(target(app, "hotich"))
+    assert app.model is not None and app.model.screen == "refused"
+    assert app.model.pending is not None and "disk is full" in app.model.pending.error
+    assert not app.outcomes[-1].ok
+    mono.t += queue.cfg.ui.result_seconds + 1
+    app.step()
+    assert app.model.screen == "home"
