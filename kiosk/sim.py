@@ -798,7 +798,16 @@ def register(sub: Any) -> None:
     help = (
         "simulate the office on this PC: kiosk, hall display and printer (headless: a scripted day)"
     )
-    sp = sub.add_parser("sim", help=help, description=help)
+    script_help = __doc__.split("A script is", 1)[1] if __doc__ else ""
+    sp = sub.add_parser(
+        "sim",
+        help=help,
+        description=help,
+        epilog=("A script is" + script_help).replace("``", "").replace("::", ":")
+        if script_help
+        else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     common(sp, json_output=False)
     sp.add_argument(
         "--out", default="sim-out", metavar="DIR", help="folder for what the simulation writes"
