@@ -277,10 +277,10 @@ class Model:
                 self.help = False
             else:
                 self.priority_mode = False
-                if self.screen in ("result", "refused", "code"):
-                    self.pending = None
-                    self.screen = "done"
-                self._go(self._base(), now)
+                if self.screen in ("result", "refused"):
+                    self._finish(now)
+                else:
+                    self._go(self._base(), now)
         elif a.kind == "select_counter":
             self.counter = a.counter
         elif a.kind == "appointment":
@@ -365,6 +365,12 @@ class Model:
         self.until = now + self.cfg.ui.result_seconds
         self._go("result", now)
 
+    def _finish(self, now: float) -> None:
+        """A citizen is done (their number shown): home, in the site's language."""
+        self.pending = None
+        self.lang = self.cfg.site.language
+        self._go(self._base(), now)
+
     def update(self, now: float) -> None:
         """Time passes: the printing screen gives up waiting, the result goes home."""
         if self.screen == "printing" and now >= self.until:
@@ -373,11 +379,10 @@ class Model:
             elif now >= self.until + 5:
                 # No answer from the store at all; never strand the screen.
                 self.refused("", now)
-        elif self.screen in ("result", "refused", "code") and now >= self.until:
-            self.pending = None
-            self.screen = "done"
-            self.lang = self.cfg.site.language  # the next citizen starts in Vietnamese
-            self._go(self._base(), now)
+        elif self.screen in ("result", "refused") and now >= self.until:
+            self._finish(now)
+        elif self.screen == "code" and now >= self.until:
+            self._go(self._base(), now)  # walked away from the booking keyboard
         elif self.lang != self.cfg.site.language and now >= self.lang_until:
             if self.screen in ("home", "priority", "closed", "paused"):
                 self.lang = self.cfg.site.language
