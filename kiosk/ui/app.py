@@ -440,6 +440,10 @@ class KioskApp:
     def _outcome(self, out: Outcome) -> None:
         self._changed = True
         self.acted += 1
+        if self.keymap.staff and self.model is not None and out.action.source == "key":
+            if out.action.kind in COUNTER_KINDS or out.action.kind == "select_counter":
+                # Staff keys act on the hall display, not this screen: say what happened.
+                self.model.show_toast(out.text if out.ok else f"✗ {out.text}", self.mono())
         self.outcomes.append(out)
         del self.outcomes[:-50]
         if self.on_outcome is not None:

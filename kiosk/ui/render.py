@@ -116,6 +116,10 @@ class Renderer:
         getattr(self, f"_{m.screen}", self._home)(surf, m, L, local)
         if m.help and self.keymap is not None:
             self._help(surf, m, L)
+        if m.toast:
+            bar = Rect(0, L.h - max(28, L.h // 16), L.w, max(28, L.h // 16))
+            pygame.draw.rect(surf, INK, bar)
+            draw_text(surf, m.toast, bar.inflate(-16, -4), round(bar.h * 0.6), GOLD, True, 1)
 
     # ------------------------------------------------------------------ parts
     def _header(self, surf: pygame.Surface, m: Model, L: Layout, local: datetime) -> None:

@@ -161,6 +161,9 @@ class Model:
         self.appointments = bool(appointments.get("enabled"))
         self.code = ""
         self.code_error: tuple[str, str] | None = None  # (vi, en)
+        #: A short line for staff keys (what a counter key did), and until when.
+        self.toast = ""
+        self.toast_until = 0.0
 
     # ------------------------------------------------------------------ state
     def _changed(self) -> None:
@@ -365,6 +368,10 @@ class Model:
         self.until = now + self.cfg.ui.result_seconds
         self._go("result", now)
 
+    def show_toast(self, text: str, now: float, seconds: float = 3.0) -> None:
+        self.toast, self.toast_until = text, now + seconds
+        self._changed()
+
     def _finish(self, now: float) -> None:
         """A citizen is done (their number shown): home, in the site's language."""
         self.pending = None
@@ -383,7 +390,10 @@ class Model:
             self._finish(now)
         elif self.screen == "code" and now >= self.until:
             self._go(self._base(), now)  # walked away from the booking keyboard
-        elif self.lang != self.cfg.site.language and now >= self.lang_until:
+        if self.toast and now >= self.toast_until:
+            self.toast = ""
+            self._changed()
+        if self.lang != self.cfg.site.language and now >= self.lang_until:
             if self.screen in ("home", "priority", "closed", "paused"):
                 self.lang = self.cfg.site.language
                 self._changed()

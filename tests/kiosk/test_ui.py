@@ -233,6 +233,11 @@ def test_staff_keys_select_a_counter_and_call_next(cfg: Config, queue: Queue, mo
             app.step()
         assert queue.status()["counters"][1]["current"] == "B001"
         assert app.outcomes[-1].text == "Quầy 2: calling B001"
+        # The call goes to the hall display; the kiosk screen says what the key did.
+        assert app.model is not None and app.model.toast == "Quầy 2: calling B001"
+        mono.t += 4
+        app.step()
+        assert app.model.toast == ""
     finally:
         app.close()
 
