@@ -724,7 +724,7 @@ def run_windows(args: argparse.Namespace, cfg: Config) -> int:
             else:
                 print(f"  {o.text} ({o.action.source})")
 
-        return run_kiosk(
+        rc = run_kiosk(
             cfg,
             q,
             size=size,
@@ -740,6 +740,26 @@ def run_windows(args: argparse.Namespace, cfg: Config) -> int:
             on_outcome=log,
             setup=show_help,
         )
+        write_session(store, q, out)
+        return rc
+
+
+def write_session(store: Store, q: Queue, out: Path) -> None:
+    """What an interactive session did: events.jsonl and tickets.json in ``out``."""
+    with (out / "events.jsonl").open("w", encoding="utf-8") as f:
+        seq = 0
+        while batch := store.events_since(seq):
+            for ev in batch:
+                f.write(json.dumps(ev.as_dict(), ensure_ascii=False) + "\n")
+            seq = batch[-1].seq
+    with store.read() as tx:
+        tickets = [t.as_dict() for t in tx.tickets_of_day(q.today())]
+    (out / "tickets.json").write_text(
+        json.dumps(tickets, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
+    print(
+        f"{len(tickets)} ticket(s) today; written to {out}/: events.jsonl, tickets.json, tickets/"
+    )
 
 
 def cmd_sim(args: argparse.Namespace) -> int:

@@ -199,3 +199,41 @@ def test_the_demo_script_is_the_same_for_a_seed_and_differs_between_seeds(cfg: C
 def test_an_empty_script_says_what_to_write(cfg: Config) -> None:
     with pytest.raises(ScriptError, match="07:35 issue hotich"):
         parse_script("# nothing\n", cfg)
+
+
+def test_the_windowed_simulator_starts_both_apps_and_stops_cleanly_on_sigterm(
+    tmp_path: Path,
+) -> None:
+    import signal
+    import time
+
+    env = dict(os.environ, SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy")
+    cmd = [sys.executable, "-c", "import sys; from kiosk.cli import main; sys.exit(main())"]
+    p = subprocess.Popen(
+        [*cmd, "sim", "--mute", "--out", str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        status = tmp_path / "display-status.json"
+        # The hall display answers over the pty pair: its status file says the link is up.
+        while time.monotonic() < deadline and '"link": "up"' not in (
+            status.read_text(encoding="utf-8") if status.exists() else ""
+        ):
+            time.sleep(0.2)
+        assert '"link": "up"' in status.read_text(encoding="utf-8")
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=20)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 0, err
+    assert "Press H" in out and "Traceback" not in err
+    assert json.loads((tmp_path / "tickets.json").read_text(encoding="utf-8")) == []
+    pid = int(out.split("hall display: pid ")[1].split(",")[0])
+    assert not Path(f"/proc/{pid}").exists(), "the hall-display process outlived the simulator"
