@@ -199,6 +199,9 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "active_poll_ms": _f(
             "int", 10, "Touch polling interval while someone is using the screen", min=1, max=50
         ),
+        "rotate": _f(
+            "int", 0, "Degrees the panel is turned clockwise: 0, 90, 180 or 270", min=0, max=270
+        ),
     },
     # -- keyboard / USB keypad (kiosk/keys.py); service keys are [[services]] key
     "keys": {
@@ -815,6 +818,11 @@ def _key_checks(
     problems: list[str],
 ) -> None:
     """Keyboard keys (kiosk/keys.py): one meaning per key."""
+    rotate = sections.get("ui", Section()).get("rotate")
+    if isinstance(rotate, int) and rotate not in (0, 90, 180, 270):
+        problems.append(
+            f"{where('ui.rotate')}ui.rotate: {rotate} is not a quarter turn; use 0, 90, 180 or 270"
+        )
     keys = sections.get("keys", Section())
     used: dict[str, str] = {
         s.key.lower(): f"services[{i}].key" for i, s in enumerate(services) if s.key

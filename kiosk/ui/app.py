@@ -152,7 +152,11 @@ class KioskApp:
         self.wake = Waker()
         self._stop = threading.Event()
         self._news = threading.Event()
+        #: What the screens are drawn on (upright); the window itself, unless
+        #: ``[ui] rotate`` turns the picture for a panel mounted on its side.
         self.surface: pygame.Surface | None = None
+        self.window: pygame.Surface | None = None
+        self.rotate = int(self.cfg.ui.get("rotate", 0) or 0)
         self.model: Model | None = None
         self.renderer = Renderer(self.keymap)
         self.seen = 0
@@ -181,9 +185,11 @@ class KioskApp:
         pygame.event.set_allowed(None)
         pygame.event.set_allowed([*ALLOWED_EVENTS, self.ACTION_EVENT])
         if self.fullscreen:
-            self.surface = pygame.display.set_mode(self.size or (0, 0), pygame.FULLSCREEN)
+            self.window = pygame.display.set_mode(self.size or (0, 0), pygame.FULLSCREEN)
         else:
-            self.surface = pygame.display.set_mode(self.size or (1024, 600))
+            self.window = pygame.display.set_mode(self.size or (1024, 600))
+        self._surfaces()
+        assert self.surface is not None
         pygame.display.set_caption(self.caption)
         pygame.mouse.set_visible(bool(self.cfg.ui.show_cursor))
         self.model = Model(self.cfg, self.surface.get_size())
@@ -304,17 +310,44 @@ class KioskApp:
             self.last_input = now
             self.act(ev.action)
         elif ev.type == pygame.MOUSEBUTTONDOWN and not getattr(ev, "touch", False):
-            self.touch(ev.pos)
+            self.touch(self.upright(ev.pos))
         elif ev.type == pygame.FINGERDOWN:
-            w, h = self.surface.get_size()
-            self.touch((int(ev.x * w), int(ev.y * h)))
+            assert self.window is not None
+            w, h = self.window.get_size()
+            self.touch(self.upright((int(ev.x * w), int(ev.y * h))))
         elif ev.type == pygame.KEYDOWN:
             self.last_input = now
             self.key(pygame.key.name(ev.key), getattr(ev, "unicode", "") or "", now)
         elif ev.type in (pygame.VIDEORESIZE, pygame.WINDOWSIZECHANGED):
+            self._surfaces()
             self.model.resize(self.surface.get_size())
         elif ev.type in (pygame.VIDEOEXPOSE, pygame.WINDOWEXPOSED):
             self._drawn = None
+
+    def _surfaces(self) -> None:
+        """The drawing surface for the window's size and ``[ui] rotate``."""
+        window = pygame.display.get_surface()
+        assert window is not None
+        self.window = window
+        w, h = window.get_size()
+        if self.rotate in (90, 270):
+            self.surface = pygame.Surface((h, w))
+        elif self.rotate == 180:
+            self.surface = pygame.Surface((w, h))
+        else:
+            self.surface = self.window
+
+    def upright(self, pos: tuple[int, int]) -> tuple[int, int]:
+        """A point on the panel (touch, mouse) in the upright picture's coordinates."""
+        if not self.rotate or self.surface is None:
+            return pos
+        x, y = pos
+        w, h = self.surface.get_size()
+        if self.rotate == 90:  # picture turned counter-clockwise onto the panel
+            return (w - 1 - y, x)
+        if self.rotate == 270:
+            return (y, h - 1 - x)
+        return (w - 1 - x, h - 1 - y)
 
     def touch(self, pos: tuple[int, int]) -> None:
         assert self.model is not None
@@ -482,6 +515,9 @@ class KioskApp:
         self._drawn = key
         local = datetime.fromtimestamp(now, self.cfg.tz)
         self.renderer.draw(self.surface, self.model, local)
+        if self.rotate and self.window is not None:
+            # pygame turns counter-clockwise; the panel is turned clockwise by `rotate`.
+            self.window.blit(pygame.transform.rotate(self.surface, self.rotate), (0, 0))
         pygame.display.flip()
         self.frames += 1
         if self.on_frame is not None:

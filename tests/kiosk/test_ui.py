@@ -428,3 +428,32 @@ def test_a_store_that_cannot_write_shows_a_refusal_and_the_screen_keeps_running(
     mono.t += queue.cfg.ui.result_seconds + 1
     app.step()
     assert app.model.screen == "home"
+
+
+@pytest.mark.parametrize("rotate", [90, 180, 270])
+def test_a_panel_mounted_on_its_side_gets_an_upright_picture_and_mapped_touches(
+    cfg: Config, queue: Queue, mono: Mono, rotate: int
+) -> None:
+    cfg.sections["ui"]["rotate"] = rotate
+    app = make_app(queue, mono, size=(800, 480))
+    try:
+        assert app.model is not None and app.surface is not None and app.window is not None
+        upright = (480, 800) if rotate in (90, 270) else (800, 480)
+        assert app.surface.get_size() == upright and app.window.get_size() == (800, 480)
+        assert app.model.layout.portrait == (rotate != 180)
+        # Where the first service button's centre lands on the panel, and back.
+        lx, ly = target(app, "hotich")
+        w, h = upright
+        px, py = {90: (ly, w - 1 - lx), 180: (w - 1 - lx, h - 1 - ly), 270: (h - 1 - ly, lx)}[
+            rotate
+        ]
+        assert app.upright((px, py)) == (lx, ly)
+        # The panel shows the upright picture turned: the same colour at both points.
+        assert app.window.get_at((px, py)) == app.surface.get_at((lx, ly))
+        pygame.event.post(
+            pygame.event.Event(pygame.FINGERDOWN, x=px / 800, y=py / 480, touch_id=0, finger_id=0)
+        )
+        app.step()
+        assert [t.code for t in tickets(queue)] == ["A001"]
+    finally:
+        app.close()
