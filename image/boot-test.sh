@@ -39,7 +39,10 @@ step "copying the image (sparse) and putting a headless site file on its boot pa
 cp --sparse=always "$IMG" "$RUN/disk.img"
 boot_start=$(sfdisk -d "$RUN/disk.img" | grep -F "disk.img1 :" | sed -n 's/.*start= *\([0-9]*\).*/\1/p')
 FAT="$RUN/disk.img@@$((boot_start * 512))"
-python3 - "$PROJECT_DIR/config/example.toml" "$RUN/kiosk.toml" <<'EOF'
+# Start from the site file the image ships (the example of the kiosk version inside
+# it), so a newer example in this working tree cannot disagree with the image.
+mcopy -o -i "$FAT" ::kiosk.toml "$RUN/shipped.toml"
+python3 - "$RUN/shipped.toml" "$RUN/kiosk.toml" <<'EOF'
 import re, sys
 text = open(sys.argv[1], encoding="utf-8").read()
 def section_key(text, section, key, value):
