@@ -73,8 +73,14 @@ root=\$(findmnt -n -o FSTYPE /)
 echo "kiosk-probe: active=\$(systemctl is-active kiosk.service) restarts=\$(systemctl show -p NRestarts --value kiosk.service) drm=\$card screen=\$owner root=\$root data_mb=\$data" >/dev/ttyAMA0
 EOF
 mcopy -o -i "$FAT" "$RUN/probe.sh" ::probe.sh
-mcopy -o -i "$FAT" ::vmlinuz "$RUN/vmlinuz"
-mcopy -o -i "$FAT" ::initrd.img "$RUN/initrd.img"
+# --debian images carry plain names; others the versioned ones raspi-firmware copies.
+for f in vmlinuz initrd.img; do
+    name=$f
+    mdir -b -i "$FAT" "::$f" >/dev/null 2>&1 ||
+        name=$(mdir -b -i "$FAT" :: | sed 's#^::/##' | grep "^$f-" | sort -V | tail -1)
+    [ -n "$name" ] || die "no $f on the image's boot partition (build it with --debian)"
+    mcopy -o -i "$FAT" "::$name" "$RUN/$f"
+done
 
 # The journal goes to the serial console, so systemd's own "Started kiosk.service"
 # (sent only after READY=1, the unit being Type=notify) and the kiosk's messages
