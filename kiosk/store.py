@@ -377,6 +377,10 @@ class Store:
         self._lock = threading.RLock()
         self._cond = threading.Condition(threading.Lock())
         self._closed = False
+        self._generation = 0
+        self._watcher: threading.Thread | None = None
+        #: Seconds between checks for other processes' commits.
+        self.watch_interval = 0.25
         self._migrate()
 
     # -- lifecycle
@@ -443,8 +447,7 @@ class Store:
                     raise self._explain(e) from None
                 raise
         if tx.appended:
-            with self._cond:
-                self._cond.notify_all()
+            self.notify()
 
     def _explain(self, e: sqlite3.Error) -> StoreError:
         msg = str(e)
@@ -505,38 +508,62 @@ class Store:
         self,
         after_seq: int,
         timeout: float,
-        poll: float = 0.2,
+        poll: float | None = None,
         stop: threading.Event | None = None,
     ) -> bool:
         """Block until an event newer than ``after_seq`` exists, or ``timeout`` passes.
 
-        Commits in this process wake the waiter at once (a condition variable);
-        commits by other processes are noticed within ``poll`` seconds through
-        ``PRAGMA data_version``, which costs a few microseconds. Setting ``stop``
-        (and calling :meth:`notify`) ends the wait early.
+        Commits in this process wake the waiter at once (a condition variable).
+        Commits by other processes are noticed by one watcher thread per store,
+        which reads ``PRAGMA data_version`` (a few microseconds) every
+        ``watch_interval`` seconds and wakes every waiter on a change, so many
+        idle consumers cost one small wake-up, not one each. ``poll`` lowers
+        that interval for this store. Setting ``stop`` (and calling
+        :meth:`notify`) ends the wait early.
         """
+        if poll is not None and poll < self.watch_interval:
+            self.watch_interval = poll
+        self._ensure_watcher()
         deadline = time.monotonic() + timeout
-        version = -1
         while True:
             if self._closed or (stop is not None and stop.is_set()):
                 return False
-            v = self.data_version()
-            if v != version:
-                version = v
-                if self.last_seq() > after_seq:
-                    return True
+            with self._cond:
+                generation = self._generation
+            if self.last_seq() > after_seq:
+                return True
             left = deadline - time.monotonic()
             if left <= 0:
                 return False
             with self._cond:
-                notified = self._cond.wait(min(poll, left))
-            if notified and self.last_seq() > after_seq:
-                return True
+                if self._generation == generation:
+                    self._cond.wait(left)
 
     def notify(self) -> None:
         """Wake every waiter (used on shutdown)."""
         with self._cond:
+            self._generation += 1
             self._cond.notify_all()
+
+    def _ensure_watcher(self) -> None:
+        with self._cond:
+            if self._watcher is not None or self._closed:
+                return
+            self._watcher = threading.Thread(target=self._watch, name="store-watch", daemon=True)
+        self._watcher.start()
+
+    def _watch(self) -> None:
+        """Turn other processes' commits into wake-ups (see :meth:`wait_for_events`)."""
+        try:
+            version = self.data_version()
+            while not self._closed:
+                time.sleep(self.watch_interval)
+                v = self.data_version()
+                if v != version:
+                    version = v
+                    self.notify()
+        except (StoreError, sqlite3.Error):
+            return  # the store was closed under us
 
     # -- consumer cursors
     def cursor(self, name: str) -> int:
