@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 IMAGE = Path(__file__).resolve().parents[2] / "image"
-SCRIPTS = ["build.sh", "boot-test.sh", "install.sh", "lib.sh"]
+SCRIPTS = ["build.sh", "boot-test.sh", "install.sh", "lib.sh", "fake-raspios.sh"]
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
