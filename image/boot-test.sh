@@ -13,6 +13,7 @@
 # the DRM device and owns the framebuffer on screen. No root needed.
 #
 # Environment: TIMEOUT_S (default 900) bounds the whole boot; WATCH_S (default 45);
+# SERVICE=hall-display for an image built with --role display (default kiosk);
 # KEEP=1 keeps the console log and the copy in image/work/boot-test/.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -20,6 +21,7 @@ source "$(dirname "$0")/lib.sh"
 IMG=$(realpath "${1:-$WORK_DIR/kiosk-debian.img}")
 TIMEOUT_S=${TIMEOUT_S:-900}
 WATCH_S=${WATCH_S:-45}
+SERVICE=${SERVICE:-kiosk}
 [ -f "$IMG" ] || die "no image at $IMG: build it with sudo image/build.sh --debian"
 need qemu-system-aarch64 mcopy sfdisk
 
@@ -63,14 +65,14 @@ mcopy -o -i "$FAT" "$RUN/kiosk.toml" ::kiosk.toml
 # and was never restarted (a missed watchdog ping would restart it).
 cat >"$RUN/probe.sh" <<EOF
 #!/bin/sh
-until systemctl -q is-active kiosk.service; do sleep 2; done
+until systemctl -q is-active ${SERVICE}.service; do sleep 2; done
 sleep $WATCH_S
-pid=\$(systemctl show -p MainPID --value kiosk.service)
+pid=\$(systemctl show -p MainPID --value ${SERVICE}.service)
 card=no; ls -l /proc/\$pid/fd 2>/dev/null | grep -q /dev/dri/card && card=yes
 owner=\$(grep -m1 "allocated by" /sys/kernel/debug/dri/0/state 2>/dev/null | sed 's/.*= *//')
 data=\$(df -m --output=size /var/lib/kiosk | tail -1 | tr -d ' ')
 root=\$(findmnt -n -o FSTYPE /)
-echo "kiosk-probe: active=\$(systemctl is-active kiosk.service) restarts=\$(systemctl show -p NRestarts --value kiosk.service) drm=\$card screen=\$owner root=\$root data_mb=\$data" >/dev/ttyAMA0
+echo "kiosk-probe: active=\$(systemctl is-active ${SERVICE}.service) restarts=\$(systemctl show -p NRestarts --value ${SERVICE}.service) drm=\$card screen=\$owner root=\$root data_mb=\$data" >/dev/ttyAMA0
 EOF
 mcopy -o -i "$FAT" "$RUN/probe.sh" ::probe.sh
 # --debian images carry plain names; others the versioned ones raspi-firmware copies.
@@ -106,11 +108,11 @@ while :; do
         tail -30 "$LOG" >&2
         die "qemu stopped after ${elapsed} s before the kiosk was ready"
     fi
-    if grep -qE "Failed to start .*kiosk.service|kiosk.service: (Watchdog timeout|Main process exited|Failed)" "$LOG"; then
+    if grep -qE "Failed to start .*${SERVICE}.service|${SERVICE}.service: (Watchdog timeout|Main process exited|Failed)" "$LOG"; then
         grep -E "kiosk" "$LOG" | tail -20 >&2
-        die "kiosk.service failed after ${elapsed} s (console log: $LOG; KEEP=1 keeps it)"
+        die "${SERVICE}.service failed after ${elapsed} s (console log: $LOG; KEEP=1 keeps it)"
     fi
-    if [ -z "$ready_at" ] && grep -qE "Started .*kiosk.service" "$LOG"; then
+    if [ -z "$ready_at" ] && grep -qE "Started .*${SERVICE}.service" "$LOG"; then
         ready_at=$elapsed
         echo "kiosk ready (READY=1 received by systemd) after ${ready_at} s; watching ${WATCH_S} s more" >&2
     fi
@@ -127,7 +129,7 @@ done
 probe=$(grep -a -m1 -o "kiosk-probe:.*" "$LOG" | tr -d '\r')
 echo "$probe" >&2
 case $probe in
-*"active=active restarts=0 drm=yes screen=kiosk root=overlay data_mb="*) ;;
+*"active=active restarts=0 drm=yes screen=${SERVICE} root=overlay data_mb="*) ;;
 *) die "the kiosk was not running right after ${WATCH_S} s: $probe" ;;
 esac
 data_mb=${probe##*data_mb=}
@@ -150,5 +152,5 @@ print(f"screen {w}x{h}, {len(colours)} colours sampled: {sys.argv[2]}", file=sys
 sys.exit(0)
 EOF
 grep -q "kiosk-overlay: root is read-only" "$LOG" && overlay="read-only root with overlay" || overlay="OVERLAY NOT SEEN"
-echo "PASS: kiosk ready ${ready_at} s after power-on; ${WATCH_S} s later still running, never restarted, drawing on the DRM screen; ${overlay}; test took $((SECONDS)) s" >&2
+echo "PASS: ${SERVICE} ready ${ready_at} s after power-on; ${WATCH_S} s later still running, never restarted, drawing on the DRM screen; ${overlay}; test took $((SECONDS)) s" >&2
 grep -q "kiosk-overlay: root is read-only" "$LOG"
