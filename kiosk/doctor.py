@@ -644,6 +644,15 @@ def check_sd_card(ctx: Context) -> Check:
 
 # ---------------------------------------------------------------- running them
 
+
+def _check_uplink(ctx: Context) -> Check:
+    """District uplink: settings, backlog and last acknowledgement (kiosk.uplink)."""
+    from .uplink import check_uplink
+
+    result: Check = check_uplink(ctx)
+    return result
+
+
 CHECKS: list[tuple[str, Callable[[Context], Check]]] = [
     ("store", check_store),
     ("disk", check_disk),
@@ -655,6 +664,7 @@ CHECKS: list[tuple[str, Callable[[Context], Check]]] = [
     ("audio", check_audio),
     ("clock", check_clock),
     ("sdcard", check_sd_card),
+    ("uplink", _check_uplink),
 ]
 
 
