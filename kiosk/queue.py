@@ -161,6 +161,15 @@ class Queue:
         t = tx.ticket(current)
         return t if t is not None and t.status == "called" else None
 
+    def _called(self, tx: Tx, counter: Counter, verb: str) -> Ticket:
+        """The counter's current ticket, or a refusal naming what could not be done."""
+        cur = self._current(tx, counter)
+        if cur is None:
+            raise QueueError(
+                f"{counter.name} has no called ticket to {verb}; press call-next first"
+            )
+        return cur
+
     def _estimate(self, tx: Tx, service: Service, ahead: int) -> int | None:
         times = tx.recent_service_times(service.id, self.cfg.queue.wait_window)
         avg = sum(times) / len(times) if times else service.minutes * 60
@@ -269,9 +278,7 @@ class Queue:
         with self.store.transaction() as tx:
             now = self.clock()
             day = self._begin(tx, now)
-            cur = self._current(tx, c)
-            if cur is None:
-                raise QueueError(f"{c.name} has no called ticket to recall; press call-next first")
+            cur = self._called(tx, c, "recall")
             tx.update_ticket(cur.id, recall_count=cur.recall_count + 1)
             cur.recall_count += 1
             self._event(
@@ -292,9 +299,7 @@ class Queue:
         with self.store.transaction() as tx:
             now = self.clock()
             day = self._begin(tx, now)
-            cur = self._current(tx, c)
-            if cur is None:
-                raise QueueError(f"{c.name} has no called ticket to skip; press call-next first")
+            cur = self._called(tx, c, "skip")
             tx.update_ticket(cur.id, status="no_show", served_at=None)
             self._event(tx, "ticket_skipped", now, day, cur, counter=c.id)
             tx.set_counter_state(c.id, current_ticket=None, last_ticket=cur.id)
@@ -307,11 +312,7 @@ class Queue:
         with self.store.transaction() as tx:
             now = self.clock()
             day = self._begin(tx, now)
-            cur = self._current(tx, c)
-            if cur is None:
-                raise QueueError(
-                    f"{c.name} has no called ticket to transfer; press call-next first"
-                )
+            cur = self._called(tx, c, "transfer")
             if cur.service == svc.id:
                 raise QueueError(
                     f"ticket {cur.code} is already in {svc.name}; choose another service"
