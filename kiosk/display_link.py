@@ -417,35 +417,15 @@ class DisplayLink(Consumer):
         self.driver.close()
 
     # -- consumer hooks
-    def run_once(self, limit: int = 500) -> int:
-        """Like :meth:`Consumer.run_once`, but the cursor is saved only after each call
-        and at the end of a batch, not after every event.
+    def save_after(self, event: Event) -> bool:
+        """Save the cursor right after a call only, not after every event.
 
         A staff call commits ``ticket_served`` and ``ticket_called`` together; saving
         the cursor (an fsync) after the first would delay the CALL frame by a disk
         write. Re-handling the other events after a crash only marks the state dirty
-        again, so deferring their cursor costs nothing.
+        again, so leaving their cursor to the end of the pass costs nothing.
         """
-        done = 0
-        cursor = saved = self.cursor
-        try:
-            while done < limit:
-                batch = self.store.events_since(cursor, limit=min(100, limit - done))
-                if not batch:
-                    break
-                for ev in batch:
-                    if self.types is None or ev.type in self.types:
-                        self.handle(ev)
-                        done += 1
-                        if ev.type in CALL_TYPES:
-                            self.store.set_cursor(self.name, ev.seq)
-                            saved = ev.seq
-                    cursor = ev.seq
-        finally:
-            if cursor != saved:
-                # Up to the event before a failed one (cursor only moves past handled ones).
-                self.store.set_cursor(self.name, cursor)
-        return done
+        return event.type in CALL_TYPES
 
     def handle(self, event: Event) -> None:
         self.dirty = True

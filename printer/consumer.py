@@ -107,28 +107,6 @@ class PrinterConsumer(Consumer):
             self.next_check = min(self.next_check, self.monotonic() + FAULT_RETRY)
         self.idle_wait = FAULT_RETRY if st.fault else min(5.0, self.status_interval)
 
-    def run_once(self, limit: int = 500) -> int:
-        """Like :meth:`Consumer.run_once`, but reads only ``ticket_issued`` events and
-        moves the cursor over the others once per batch: one fsynced cursor write per
-        ticket, instead of one per event of any kind (calls, recalls, ...)."""
-        done = 0
-        cursor = self.cursor
-        while done < limit:
-            top = self.store.last_seq()
-            want = min(100, limit - done)
-            batch = self.store.events_since(cursor, limit=want, types=self.types)
-            for ev in batch:
-                self.handle(ev)
-                done += 1
-                cursor = ev.seq
-                self.store.set_cursor(self.name, cursor)
-            if len(batch) < want:
-                # Every ticket_issued up to ``top`` was in this batch: skip the rest.
-                if top > cursor:
-                    self.store.set_cursor(self.name, top)
-                break
-        return done
-
     # ------------------------------------------------------------------ printing
     def handle(self, event: Event) -> None:
         tid = int(event.payload.get("ticket_id", -1))

@@ -217,3 +217,18 @@ def test_locked_database_is_explained(tmp_path: Path) -> None:
     with a.transaction() as tx:
         tx.set_meta("k", "v")
     a.close()
+
+
+def test_consumer_moves_its_cursor_over_unwanted_events_once_per_pass(queue: Queue) -> None:
+    queue.issue("hotich")
+    for _ in range(5):
+        queue.call_next(1)
+        queue.issue("hotich")
+    queue.call_next(1)  # the log ends with events this consumer does not want
+    c = Recorder(queue.store)
+    writes: list[int] = []
+    real = queue.store.set_cursor
+    queue.store.set_cursor = lambda name, seq: (writes.append(seq), real(name, seq))[1]  # type: ignore[method-assign]
+    assert c.run_once() == 6
+    assert c.cursor == queue.store.last_seq()
+    assert len(writes) == 6 + 1  # one per handled ticket, one to pass the calls at the end
