@@ -27,17 +27,17 @@ sim: venv
 	fi
 
 lint: venv
-	$(VENV)/bin/ruff check kiosk printer display tests bench
-	$(VENV)/bin/ruff format --check kiosk printer display tests bench
-	$(VENV)/bin/mypy kiosk printer display
+	$(VENV)/bin/ruff check kiosk printer display central tests bench
+	$(VENV)/bin/ruff format --check kiosk printer display central tests bench
+	$(VENV)/bin/mypy kiosk printer display central
 
 format: venv
-	$(VENV)/bin/ruff format kiosk printer display tests bench
-	$(VENV)/bin/ruff check --fix kiosk printer display tests bench
+	$(VENV)/bin/ruff format kiosk printer display central tests bench
+	$(VENV)/bin/ruff check --fix kiosk printer display central tests bench
 
 # pytest exits 5 when it collects no test; that is not a pass.
 test: lint
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 bench: venv
 	$(PY) bench/run.py

@@ -16,9 +16,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from bench.common import Row, percentile
-from kiosk.config import load
-from kiosk.queue import Queue
-from kiosk.store import SCHEMA_VERSION, Store
+from kiosk.core.config import load
+from kiosk.core.queue import Queue
+from kiosk.core.store import SCHEMA_VERSION, Store
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / "results"

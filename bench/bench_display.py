@@ -24,10 +24,10 @@ from display import protocol as p  # noqa: E402
 from display.ptylink import PtyRelay  # noqa: E402
 from display.receiver import Receiver  # noqa: E402
 from display.state import HallState  # noqa: E402
-from kiosk.config import load  # noqa: E402
-from kiosk.display_link import DisplayLink, SerialLink  # noqa: E402
-from kiosk.queue import Queue  # noqa: E402
-from kiosk.store import Store  # noqa: E402
+from kiosk.core.config import load  # noqa: E402
+from kiosk.core.queue import Queue  # noqa: E402
+from kiosk.core.store import Store  # noqa: E402
+from kiosk.outputs.display_feed import DisplayLink, SerialLink  # noqa: E402
 
 BAUD = 115200
 CLK_TCK = os.sysconf("SC_CLK_TCK")

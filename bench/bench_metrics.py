@@ -15,9 +15,9 @@ from pathlib import Path
 
 from bench.bench_core import CACHE, _history
 from bench.common import Row, percentile
-from kiosk.config import load
-from kiosk.metrics import MetricsConsumer
-from kiosk.store import SCHEMA_VERSION, Store
+from kiosk.core.config import load
+from kiosk.core.store import SCHEMA_VERSION, Store
+from kiosk.office.metrics import MetricsConsumer
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -22,11 +22,11 @@ from pathlib import Path
 from escpos.printer import Dummy
 
 from bench.common import Row, percentile
-from kiosk.config import load
-from kiosk.queue import Queue
-from kiosk.store import Store
+from kiosk.core.config import load
+from kiosk.core.queue import Queue
+from kiosk.core.store import Store
+from kiosk.outputs.printer_feed import PrinterConsumer
 from printer import raster
-from printer.consumer import PrinterConsumer
 from printer.layout import WIDTHS, TicketInfo, TicketLayout
 from tests.printer.fakes import FakePrinter
 

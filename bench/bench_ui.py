@@ -50,9 +50,9 @@ def touch_to_feedback(samples: int) -> tuple[list[float], list[float]]:
     """Returns (touch → feedback frame ms, full-frame render ms)."""
     import pygame
 
-    from kiosk.config import load
-    from kiosk.queue import Queue
-    from kiosk.store import Store
+    from kiosk.core.config import load
+    from kiosk.core.queue import Queue
+    from kiosk.core.store import Store
     from kiosk.ui.app import KioskApp
 
     cfg = load(EXAMPLE)
@@ -77,7 +77,7 @@ def touch_to_feedback(samples: int) -> tuple[list[float], list[float]]:
     rng = random.Random(5)
 
     def driver() -> None:
-        from kiosk.actions import Action
+        from kiosk.inputs.actions import Action
 
         for _ in range(samples):
             app.post(Action("back", source="bench"))  # the citizen leaves: home, idle

@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import Row, percentile
-from kiosk.config import load
-from kiosk.queue import Queue
-from kiosk.receiver import Receiver, ReceiverDB, make_server
-from kiosk.store import Store
-from kiosk.uplink import Uplink, UplinkSettings, backlog
+from central.receiver import Receiver, ReceiverDB, make_server
+from kiosk.core.config import load
+from kiosk.core.queue import Queue
+from kiosk.core.store import Store
+from kiosk.office.uplink import Uplink, UplinkSettings, backlog
 
 ROOT = Path(__file__).resolve().parent.parent
 DAY = 86400.0

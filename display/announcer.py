@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .protocol import Call
-from .voice import CHIME, call_clips, clips_text
+from display.protocol import Call
+from display.voice import CHIME, call_clips, clips_text
 
 log = logging.getLogger(__name__)
 

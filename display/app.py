@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from . import protocol as p
-from .announcer import Announcer
-from .receiver import Receiver
-from .sdnotify import Notifier
-from .state import HallState, status_dict, write_status
+from display import protocol as p
+from display.announcer import Announcer
+from display.receiver import Receiver
+from display.sdnotify import Notifier
+from display.state import HallState, status_dict, write_status
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ class App:
                 ", ".join(map(str, self.opts.voice_dirs)),
             )
             return
-        from .voice import VoiceError, make_voice
+        from display.voice import VoiceError, make_voice
 
         try:
             make_voice(CACHE_VOICE_DIR)
@@ -133,7 +133,7 @@ class App:
     def run(self, max_seconds: float | None = None) -> int:
         import pygame
 
-        from .render import FLASH_PERIOD_S, Renderer
+        from display.render import FLASH_PERIOD_S, Renderer
 
         screen, size = self._open_screen()
         assert isinstance(screen, pygame.Surface)
@@ -154,6 +154,7 @@ class App:
         )
         deadline = time.monotonic() + max_seconds if max_seconds else None
         notifier = Notifier()
+        ping_every = notifier.watchdog_interval()
         ready = False
         next_ping = 0.0
         drawn: tuple[int, int, int] | None = None
@@ -197,10 +198,10 @@ class App:
                     # The first frame is on screen: systemd may consider us started.
                     notifier.notify(f"READY=1\nSTATUS=showing on {size[0]}x{size[1]}")
                     ready = True
-                if notifier.watchdog_interval and now >= next_ping:
+                if ping_every and now >= next_ping:
                     # Pinged from the main loop: a hung loop stops the pings and gets restarted.
                     notifier.notify("WATCHDOG=1")
-                    next_ping = now + notifier.watchdog_interval
+                    next_ping = now + ping_every
                 if self.opts.status_file is not None and v.version != written:
                     try:
                         write_status(self.opts.status_file, status_dict(v))
@@ -214,7 +215,7 @@ class App:
                     timeout = min(timeout, v.flash_until - now + 0.002)
                 if scrolling:
                     timeout = min(timeout, scroll_step)
-                if notifier.watchdog_interval:
+                if ping_every:
                     timeout = min(timeout, next_ping - now)
                 self.wake.wait(max(0.002, timeout))
                 self.wake.clear()

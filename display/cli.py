@@ -69,7 +69,7 @@ def _voice_args(p: argparse.ArgumentParser) -> None:
 
 
 def _voice_dirs(args: argparse.Namespace) -> list[Path]:
-    from .app import Options
+    from display.app import Options
 
     return list(args.voice_dir or []) + Options(port="").voice_dirs
 
@@ -164,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "make-voice":
-        from .voice import VoiceError, make_voice
+        from display.voice import VoiceError, make_voice
 
         try:
             n = make_voice(args.out, speed=args.speed)
@@ -183,9 +183,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "decode":
         return _decode(args)
     if args.command == "say":
-        from .announcer import Announcer
-        from .protocol import Call
-        from .voice import code_clips
+        from display.announcer import Announcer
+        from display.protocol import Call
+        from display.voice import code_clips
 
         try:
             code_clips(args.code)
@@ -203,9 +203,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(played.text if played else "nothing played")
         return EXIT_OK if played and played.audible else 1
     # run
-    from .app import App, Options
-    from .render import REGULAR, font_path
-    from .siteconfig import DisplaySettings, SiteConfigError, read
+    from display.app import App, Options
+    from display.render import REGULAR, font_path
+    from display.siteconfig import DisplaySettings, SiteConfigError, read
 
     site = DisplaySettings()
     if args.config is None:
@@ -248,7 +248,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _decode(args: argparse.Namespace) -> int:
-    from .protocol import FrameDecoder, describe
+    from display.protocol import FrameDecoder, describe
 
     try:
         data = args.file.read_bytes() if args.file else sys.stdin.buffer.read()

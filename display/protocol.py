@@ -2,7 +2,7 @@
 
 Specified in docs/display-protocol.md; every offset and limit there is a named
 constant here. This module is pure (no I/O, no threads) so both ends — the
-kiosk's link (kiosk/display_link.py) and the display app — share it, and so it
+kiosk's link (kiosk/outputs/display_feed.py) and the display app — share it, and so it
 can be tested byte for byte.
 
 A frame on the wire is ``0x00 COBS(body) 0x00`` where ``body`` is::

@@ -20,8 +20,8 @@ from typing import Any
 
 import serial
 
-from . import protocol as p
-from .state import HallState
+from display import protocol as p
+from display.state import HallState
 
 log = logging.getLogger(__name__)
 

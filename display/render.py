@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pygame
 
-from .state import View
+from display.state import View
 
 HERE = Path(__file__).resolve().parent
 #: Where fonts are looked for, in order: the packaged copy, then the system's DejaVu.

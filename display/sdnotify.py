@@ -1,9 +1,9 @@
-"""systemd notifications for hall-display.service (Type=notify, WatchdogSec).
+"""systemd notifications (READY=1, WATCHDOG=1, STATUS=...) over $NOTIFY_SOCKET.
 
-The display must not import ``kiosk`` (it runs alone on its own Pi), so this is
-its own few lines of the same protocol: one datagram per message to the unix
-socket in ``$NOTIFY_SOCKET`` (a leading ``@`` is the abstract namespace). Outside
-systemd every call is a no-op.
+The protocol is one datagram per message on a unix socket whose path systemd
+puts in ``$NOTIFY_SOCKET`` (a leading ``@`` means the abstract namespace). Eight
+lines of code, so no dependency. Outside systemd the variable is unset and every
+call is a no-op.
 """
 
 from __future__ import annotations
@@ -13,26 +13,55 @@ import socket
 
 
 class Notifier:
-    """READY=1, WATCHDOG=1, STATUS=..., STOPPING=1; silent when not under systemd."""
+    """Sends notifications to systemd; silent when not run by systemd."""
 
-    def __init__(self) -> None:
-        addr = os.environ.get("NOTIFY_SOCKET", "")
-        self.address = ("\0" + addr[1:] if addr.startswith("@") else addr) or None
+    def __init__(self, address: str | None = None):
+        addr = address if address is not None else os.environ.get("NOTIFY_SOCKET", "")
+        self.address: str | None = None
         self.sock: socket.socket | None = None
-        if self.address:
+        if addr:
+            self.address = "\0" + addr[1:] if addr.startswith("@") else addr
             self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
-        usec = os.environ.get("WATCHDOG_USEC", "")
-        pid = os.environ.get("WATCHDOG_PID", "")
-        #: Seconds between watchdog pings (half of WatchdogSec), or None.
-        self.watchdog_interval = (
-            int(usec) / 2e6 if usec.isdigit() and pid in ("", str(os.getpid())) else None
-        )
+
+    @property
+    def active(self) -> bool:
+        return self.sock is not None
 
     def notify(self, message: str) -> bool:
+        """Send one message, e.g. ``"READY=1"``; False when it could not be sent."""
         if self.sock is None or self.address is None:
             return False
         try:
             self.sock.sendto(message.encode("utf-8"), self.address)
             return True
-        except OSError:  # systemd restarting: the watchdog will notice if it matters
+        except OSError:
+            # systemd restarting, or the socket gone: the watchdog will tell.
             return False
+
+    def ready(self, status: str = "") -> bool:
+        return self.notify("READY=1" + (f"\nSTATUS={status}" if status else ""))
+
+    def watchdog(self) -> bool:
+        return self.notify("WATCHDOG=1")
+
+    def status(self, text: str) -> bool:
+        return self.notify(f"STATUS={text}")
+
+    def stopping(self) -> bool:
+        return self.notify("STOPPING=1")
+
+    def watchdog_interval(self) -> float | None:
+        """Seconds between pings systemd expects (half of WatchdogSec), or None."""
+        usec = os.environ.get("WATCHDOG_USEC")
+        pid = os.environ.get("WATCHDOG_PID")
+        if not usec or (pid and pid != str(os.getpid())):
+            return None
+        try:
+            return int(usec) / 1e6 / 2
+        except ValueError:
+            return None
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None

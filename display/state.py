@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .protocol import Call, Clock, CounterState, ServiceState, Snapshot
+from display.protocol import Call, Clock, CounterState, ServiceState, Snapshot
 
 #: How many recent calls the screen lists.
 SHOWN_CALLS = 5

@@ -20,10 +20,10 @@ sys.path.insert(0, str(ROOT))
 
 import pygame  # noqa: E402
 
-from kiosk.config import load  # noqa: E402
-from kiosk.keys import KeyMap  # noqa: E402
-from kiosk.queue import Queue  # noqa: E402
-from kiosk.store import Store  # noqa: E402
+from kiosk.core.config import load  # noqa: E402
+from kiosk.inputs.keys import KeyMap  # noqa: E402
+from kiosk.core.queue import Queue  # noqa: E402
+from kiosk.core.store import Store  # noqa: E402
 from kiosk.ui.app import KioskApp, parse_size  # noqa: E402
 
 
@@ -109,7 +109,7 @@ def main() -> int:
     shot("help")
     m.help = False
     # Appointment check-in ([appointments] enabled): the booking button, the code screen.
-    from kiosk.appointments import Booking, save_bookings
+    from kiosk.office.bookings import Booking, save_bookings
 
     save_bookings(store, q.today(), [Booking(q.today(), "HEN0425", "datdai")], clock())
     m.appointments = True

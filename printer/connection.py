@@ -30,8 +30,8 @@ from typing import Any
 from escpos.escpos import Escpos
 from escpos.printer import LP, Dummy, File, Network, Serial, Usb
 
-from . import raster
-from .status import (
+from printer import raster
+from printer.status import (
     ASK_OFFLINE_CAUSE,
     ASK_PAPER,
     ASK_PRINTER,
@@ -40,7 +40,7 @@ from .status import (
     interpret,
     is_status_byte,
 )
-from .uri import PrinterUriError, Target, parse
+from printer.uri import PrinterUriError, Target, parse
 
 #: Longest wait for one status answer; a printer answers within a few milliseconds.
 STATUS_TIMEOUT = 0.3
@@ -385,7 +385,7 @@ class PngPrinter(Escpos):
         self.answer: bytes = b""
 
     def state(self) -> str:
-        from .sim import state
+        from printer.sim import state
 
         return state(self.folder)
 

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from . import raster
-from .connection import Link
-from .layout import WIDTHS, TicketInfo, TicketLayout
+from printer import raster
+from printer.connection import Link
+from printer.layout import WIDTHS, TicketInfo, TicketLayout
 
 
 class TicketPrinter:
@@ -89,7 +89,7 @@ def info_from_ticket(
     wait_minutes: int | None = None,
     reprint_at: datetime | None = None,
 ) -> TicketInfo:
-    """The printable facts of a stored ticket (``kiosk.store.Ticket``)."""
+    """The printable facts of a stored ticket (``kiosk.core.store.Ticket``)."""
     try:
         svc = cfg.service(ticket.service)
         name, name_en = svc.name, svc.name_en

@@ -26,7 +26,7 @@ from pathlib import Path
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
-from .fonts import font
+from printer.fonts import font
 
 log = logging.getLogger(__name__)
 

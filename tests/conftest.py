@@ -13,9 +13,9 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
-from kiosk.config import Config, load  # noqa: E402
-from kiosk.queue import Queue  # noqa: E402
-from kiosk.store import Store  # noqa: E402
+from kiosk.core.config import Config, load  # noqa: E402
+from kiosk.core.queue import Queue  # noqa: E402
+from kiosk.core.store import Store  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config" / "example.toml"

@@ -5,7 +5,7 @@
 Plays every opening day of the month on a simulated clock through the real queue
 rules (arrivals peaking mid-morning and early afternoon, five counters, no-shows,
 transfers, priority tickets, ratings), then writes report.csv, report.png and
-report.html with ``kiosk.report``. The figures are the simulation's, not a real office's.
+report.html with ``kiosk.office.report``. The figures are the simulation's, not a real office's.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kiosk.config import load  # noqa: E402
-from kiosk.demo import SimClock  # noqa: E402
-from kiosk.queue import Queue  # noqa: E402
-from kiosk.report import build, chart, month_bounds, text, write_csv, write_html  # noqa: E402
-from kiosk.store import Store  # noqa: E402
+from kiosk.core.config import load  # noqa: E402
+from kiosk.sim.demo import SimClock  # noqa: E402
+from kiosk.core.queue import Queue  # noqa: E402
+from kiosk.office.report import build, chart, month_bounds, text, write_csv, write_html  # noqa: E402
+from kiosk.core.store import Store  # noqa: E402
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 #: Arrivals per minute by local hour: a morning peak, a lunch lull, an afternoon peak.

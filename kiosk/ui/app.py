@@ -28,13 +28,13 @@ from typing import Any
 
 import pygame
 
-from ..actions import CITIZEN_KINDS, COUNTER_KINDS, Action, Outcome, perform
-from ..keys import KeyMap
-from ..queue import Queue, QueueError, is_open_at
-from ..sdnotify import Notifier
-from ..store import Event, StoreError
-from .render import Renderer
-from .screens import Model
+from display.sdnotify import Notifier
+from kiosk.core.queue import Queue, QueueError, is_open_at
+from kiosk.core.store import Event, StoreError
+from kiosk.inputs.actions import CITIZEN_KINDS, COUNTER_KINDS, Action, Outcome, perform
+from kiosk.inputs.keys import KeyMap
+from kiosk.ui.render import Renderer
+from kiosk.ui.screens import Model
 
 log = logging.getLogger(__name__)
 
@@ -440,8 +440,8 @@ class KioskApp:
                 self.act(a)
 
     def check_in(self) -> Outcome:
-        """Redeem the typed or scanned booking code for a ticket (kiosk.appointments)."""
-        from ..appointments import BookingError, check_in
+        """Redeem the typed or scanned booking code for a ticket (kiosk.office.bookings)."""
+        from kiosk.office.bookings import BookingError, check_in
 
         assert self.model is not None
         m = self.model

@@ -13,10 +13,10 @@ from functools import lru_cache
 import pygame
 from pygame import Rect
 
-from ..keys import KeyMap
-from .fonts import font
-from .screens import Layout, Model
-from .text import days_text, t
+from kiosk.inputs.keys import KeyMap
+from kiosk.ui.fonts import font
+from kiosk.ui.screens import Layout, Model
+from kiosk.ui.text import days_text, t
 
 Color = tuple[int, int, int]
 BG: Color = (244, 241, 234)

@@ -2,7 +2,7 @@
 
 Wiring, in order: the store and queue; the screen
 (:class:`~kiosk.ui.app.KioskApp`, first frame, READY=1); the consumers (printer,
-hall-display link, uplink: :func:`kiosk.runtime.start_consumers`) in their own
+hall-display link, uplink: :func:`kiosk.compose.start_consumers`) in their own
 threads; GPIO buttons and lights when
 ``[gpio] enabled``; SIGTERM/SIGINT end the loop cleanly. systemd gets READY=1
 after the first frame and WATCHDOG=1 from the main loop.
@@ -17,14 +17,14 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..actions import Outcome
-from ..config import Config
-from ..keys import KeyMap
-from ..queue import Queue
-from ..runtime import Overrides, start_consumers, stop_consumers
+from kiosk.compose import Overrides, start_consumers, stop_consumers
+from kiosk.core.config import Config
+from kiosk.core.queue import Queue
+from kiosk.inputs.actions import Outcome
+from kiosk.inputs.keys import KeyMap
 
 if TYPE_CHECKING:
-    from .app import KioskApp
+    from kiosk.ui.app import KioskApp
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def run_kiosk(
     """Run the kiosk until stopped; returns an exit code."""
     import pygame
 
-    from .app import KioskApp
+    from kiosk.ui.app import KioskApp
 
     consumers: list[Any] = []
     inputs: Any = None
@@ -82,7 +82,7 @@ def run_kiosk(
         # After the first frame: a kiosk with no screen starts no printer either.
         consumers = start_consumers(cfg, queue, overrides)
         if gpio if gpio is not None else cfg.gpio.enabled:
-            from ..gpio import GpioUnavailable, KioskInputs
+            from kiosk.inputs.gpio import GpioUnavailable, KioskInputs
 
             try:
                 inputs = KioskInputs(cfg, app.post)
@@ -111,8 +111,8 @@ def run_kiosk(
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from ..cli import UsageError, open_queue
-    from .app import parse_size
+    from kiosk.cli import UsageError, open_queue
+    from kiosk.ui.app import parse_size
 
     try:
         size = parse_size(args.size) if args.size else None
@@ -134,7 +134,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
-    from ..cli import common
+    from kiosk.cli import common
 
     help = "run the entrance kiosk: touchscreen, buttons, printer and hall-display link"
     sp = sub.add_parser("run", help=help, description=help)

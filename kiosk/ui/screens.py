@@ -21,8 +21,8 @@ from typing import Any
 
 from pygame import Rect
 
-from ..actions import Action
-from ..config import Config
+from kiosk.core.config import Config
+from kiosk.inputs.actions import Action
 
 #: Printer states (``printer_status`` events) in which a ticket cannot come out.
 TROUBLE_STATES = ("paper_out", "offline")

@@ -19,8 +19,8 @@ from display import protocol as p
 from display import render
 from display.ptylink import PtyRelay
 from display.state import HallState, status_dict, write_status
-from kiosk.display_link import DisplayLink
-from kiosk.queue import Queue, QueueError
+from kiosk.core.queue import Queue, QueueError
+from kiosk.outputs.display_feed import DisplayLink
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = dict(os.environ, SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy")

@@ -25,10 +25,10 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from display.ptylink import PtyRelay  # noqa: E402
-from kiosk.config import load  # noqa: E402
-from kiosk.display_link import DisplayLink  # noqa: E402
-from kiosk.queue import Queue  # noqa: E402
-from kiosk.store import Store  # noqa: E402
+from kiosk.core.config import load  # noqa: E402
+from kiosk.core.queue import Queue  # noqa: E402
+from kiosk.core.store import Store  # noqa: E402
+from kiosk.outputs.display_feed import DisplayLink  # noqa: E402
 
 
 def start_xvfb(width: int, height: int) -> tuple[subprocess.Popen[bytes], str]:

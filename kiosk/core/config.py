@@ -1,0 +1,886 @@
+"""Site file: finding it, reading it, and validating it for a technician.
+
+One TOML file per site. Every key is declared once in ``SCHEMA`` below with its
+type, default and one line of documentation; ``docs/configuration.md`` and the
+example file follow it. Validation collects *all* problems, each naming the
+file, the line where it can be found, the key path, what was expected and what
+was found, so a technician can fix a file in one pass.
+
+Other parts of the project add their keys here, in their own section.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+import zoneinfo
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from typing import Any
+
+REQUIRED = object()
+
+#: Where the running kiosk looks for its site file, after --config and $KIOSK_CONFIG.
+SYSTEM_PATHS = (Path("/boot/firmware/kiosk.toml"), Path("/etc/kiosk/kiosk.toml"))
+EXAMPLE_PATH = Path(__file__).resolve().parent.parent / "data" / "example.toml"
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+#: BCM GPIO numbers broken out on the 40-pin header.
+HEADER_PINS = frozenset(range(2, 28))
+BUS_PINS = {
+    "i2c": frozenset({2, 3}),
+    "spi": frozenset({7, 8, 9, 10, 11}),
+    "uart": frozenset({14, 15}),
+}
+
+
+class ConfigError(Exception):
+    """The site file cannot be used; ``problems`` holds one line per problem."""
+
+    def __init__(self, problems: Sequence[str]):
+        super().__init__("\n".join(problems))
+        self.problems = list(problems)
+
+
+@dataclass(frozen=True)
+class Field:
+    kind: str  # str, int, float, bool, time, list[str], list[int], enum, pin, path
+    default: Any = REQUIRED
+    doc: str = ""
+    choices: tuple[str, ...] = ()
+    min: float | None = None
+    max: float | None = None
+    pattern: str | None = None
+
+
+def _f(kind: str, default: Any = REQUIRED, doc: str = "", **kw: Any) -> Field:
+    return Field(kind, default, doc, **kw)
+
+
+SCHEMA: dict[str, dict[str, Field]] = {
+    "site": {
+        "name": _f("str", doc="Office name shown on screens and reports"),
+        "name_en": _f("str", "", "Office name in English"),
+        "id": _f(
+            "str", "site", "Short id for the district uplink", pattern=r"^[A-Za-z0-9_-]{1,64}$"
+        ),
+        "timezone": _f("str", "Asia/Ho_Chi_Minh", "IANA time zone of the office"),
+        "ticket_header": _f("list[str]", [], "Lines printed at the top of each ticket"),
+        "ticket_footer": _f("list[str]", [], "Lines printed at the bottom of each ticket"),
+        "language": _f("enum", "vi", "Language the screens start in", choices=("vi", "en")),
+    },
+    "hours": {
+        "open": _f("time", "07:30", "Opening time; numbers restart at this time each day"),
+        "close": _f("time", "17:00", "Closing time; tickets still waiting are expired"),
+        "days": _f("list[str]", ["mon", "tue", "wed", "thu", "fri"], "Days the office opens"),
+    },
+    "storage": {
+        "path": _f("path", "/var/lib/kiosk/queue.db", "SQLite queue database"),
+        "retention_days": _f("int", 400, "Days of served tickets kept", min=1, max=100000),
+    },
+    "numbering": {
+        "mode": _f(
+            "enum",
+            "per_service",
+            "Numbering per service or shared",
+            choices=("per_service", "shared"),
+        ),
+        "shared_start": _f("int", 1001, "First number of the shared sequence", min=0, max=999999),
+        "shared_end": _f("int", 9999, "Last number of the shared sequence", min=0, max=999999),
+    },
+    "queue": {
+        "policy": _f(
+            "enum",
+            "oldest_first",
+            "Which ticket a counter calls next",
+            choices=("oldest_first", "service_order"),
+        ),
+        "transfer_position": _f(
+            "enum",
+            "front",
+            "Where a transferred ticket joins",
+            choices=("front", "issue_time", "back"),
+        ),
+        "priority_enabled": _f("bool", True, "Priority tickets are called first"),
+        "wait_window": _f("int", 20, "Services averaged for the waiting estimate", min=1, max=1000),
+    },
+    "printer": {
+        "uri": _f(
+            "str", "dummy:", "Printer URI (usb:, serial:, tcp://, file:, cups:, dummy:, png:)"
+        ),
+        "paper_mm": _f("int", 80, "Paper width in millimetres (58 or 80)", min=58, max=80),
+        "cut": _f("enum", "partial", "Cut after each ticket", choices=("partial", "full", "none")),
+        "on_fault": _f(
+            "enum",
+            "show_on_screen",
+            "Policy when the printer fails",
+            choices=("show_on_screen", "pause"),
+        ),
+        # -- ticket layout and connection (printer/); docs/printers.md
+        "width_dots": _f(
+            "int", 0, "Dots across the print head; 0 = from paper_mm (384 or 576)", min=0, max=2048
+        ),
+        "logo": _f("path", "", "PNG logo printed at the top of each ticket (empty = none)"),
+        "qr_url": _f(
+            "str", "", "QR code on the ticket: URL template with {code} {day} {service} {site}"
+        ),
+        "feed_lines": _f("int", 4, "Lines fed before the cut", min=0, max=255),
+        "timeout": _f(
+            "float",
+            5.0,
+            "Seconds a printer may take to accept data before it counts as offline",
+            min=0.5,
+            max=60,
+        ),
+        "status_seconds": _f(
+            "int", 30, "Seconds between status checks while idle (paper, cover)", min=2, max=3600
+        ),
+    },
+    "display": {
+        "port": _f("str", "/dev/hall-display", "Serial port of the hall display link"),
+        "baud": _f("int", 115200, "Baud rate of the display link", min=1200, max=4000000),
+        "address": _f("int", 0, "Address of the hall display", min=0, max=254),
+        "enabled": _f("bool", True, "Feed the hall display over the serial link"),
+        "notice": _f("str", "", "Notice line scrolling at the bottom of the hall display"),
+        "call_max_age": _f(
+            "int",
+            120,
+            "Calls older than this (seconds) are shown but not announced",
+            min=5,
+            max=3600,
+        ),
+    },
+    "announcer": {
+        "enabled": _f("bool", True, "Speak calls aloud on the hall display"),
+        "numbers": _f(
+            "enum",
+            "number",
+            "Read numbers as a whole number or digit by digit",
+            choices=("number", "digits"),
+        ),
+        "chime": _f("bool", True, "Play a chime before each call"),
+        "voice_dir": _f(
+            "path",
+            "/etc/hall-display/voice",
+            "Folder of recorded WAV clips that replace the built-in voice",
+        ),
+    },
+    "gpio": {
+        "enabled": _f("bool", False, "Read GPIO buttons"),
+        "bounce_ms": _f("int", 30, "Debounce time in milliseconds", min=0, max=1000),
+        "i2c": _f("bool", False, "I2C bus enabled (pins 2, 3 reserved)"),
+        "spi": _f("bool", False, "SPI bus enabled (pins 7-11 reserved)"),
+        "uart": _f("bool", False, "UART enabled (pins 14, 15 reserved)"),
+        # -- kiosk inputs and lights (kiosk/inputs/gpio.py)
+        "ready_led_pin": _f(
+            "pin", 0, "GPIO pin of the ticket-ready light (lit while tickets can be taken)"
+        ),
+        "buzzer_pin": _f("pin", 0, "GPIO pin of a buzzer that beeps on each accepted press"),
+    },
+    # -- touchscreen (kiosk/ui/)
+    "ui": {
+        "width": _f("int", 0, "Window width in pixels; 0 = the whole screen", min=0, max=7680),
+        "height": _f("int", 0, "Window height in pixels; 0 = the whole screen", min=0, max=4320),
+        "fullscreen": _f("bool", True, "Fill the screen (false: a window, for desktops)"),
+        "show_cursor": _f("bool", False, "Show the mouse pointer (touchscreens hide it)"),
+        "priority_button": _f("bool", True, "Show the priority-ticket path on the home screen"),
+        "result_seconds": _f(
+            "float", 6.0, "Seconds the number stays on screen after issuing", min=1, max=60
+        ),
+        "print_wait_seconds": _f(
+            "float", 3.0, "Longest wait for the printer before showing the number", min=0, max=30
+        ),
+        "idle_poll_ms": _f(
+            "int", 60, "Touch polling interval when idle (feedback needs <= 100 ms)", min=5, max=90
+        ),
+        "active_poll_ms": _f(
+            "int", 10, "Touch polling interval while someone is using the screen", min=1, max=50
+        ),
+        "rotate": _f(
+            "int", 0, "Degrees the panel is turned clockwise: 0, 90, 180 or 270", min=0, max=270
+        ),
+    },
+    # -- keyboard / USB keypad (kiosk/inputs/keys.py); service keys are [[services]] key
+    "keys": {
+        "enabled": _f("bool", True, "Read a keyboard or USB keypad as another input"),
+        "staff": _f("bool", False, "Counter keys (next, recall, ...) on the kiosk keyboard"),
+        "priority": _f(
+            "str", "p", "Key: next service key issues a priority ticket", pattern=r"^.{0,1}$"
+        ),
+        "language": _f("str", "l", "Key: switch Tiếng Việt / English", pattern=r"^.{0,1}$"),
+        "help": _f("str", "h", "Key: show or hide the key help", pattern=r"^.{0,1}$"),
+        "next": _f("str", "n", "Staff key: call next at the selected counter", pattern=r"^.{0,1}$"),
+        "recall": _f("str", "r", "Staff key: recall at the selected counter", pattern=r"^.{0,1}$"),
+        "skip": _f("str", "s", "Staff key: no-show at the selected counter", pattern=r"^.{0,1}$"),
+        "transfer": _f(
+            "str", "t", "Staff key: transfer at the selected counter", pattern=r"^.{0,1}$"
+        ),
+        "rate": _f(
+            "list[str]", ["z", "x", "c"], "Staff keys: Rất hài lòng, Hài lòng, Chưa hài lòng"
+        ),
+    },
+    # -- district uplink (kiosk/office/uplink.py); docs/uplink.md
+    "uplink": {
+        "enabled": _f("bool", False, "Send events and heartbeats to the district server"),
+        "url": _f("str", "", "Base URL of the district receiver (https://…)"),
+        "token": _f("str", "", "Bearer token the district issued to this site"),
+        "token_file": _f("path", "", "File holding the token instead (keeps it out of this file)"),
+        "ca_bundle": _f("path", "", "PEM file of the district's private CA; empty = system CAs"),
+        "batch_size": _f("int", 200, "Events per request", min=1, max=5000),
+        "timeout": _f("float", 10.0, "Seconds to wait for the server on each call", min=1, max=120),
+        "heartbeat_seconds": _f(
+            "int", 60, "Seconds between device-health heartbeats", min=10, max=3600
+        ),
+        "max_backoff": _f("int", 300, "Longest wait between retries, seconds", min=5, max=3600),
+    },
+    # -- Prometheus exposition (kiosk/office/metrics.py)
+    "metrics": {
+        "enabled": _f("bool", False, "Serve Prometheus metrics"),
+        "listen": _f(
+            "str",
+            "127.0.0.1:9108",
+            "Address:port of the metrics page",
+            pattern=r"^[A-Za-z0-9.:\[\]-]+:\d{1,5}$",
+        ),
+    },
+    # -- online bookings and check-in (kiosk/office/bookings.py); docs/uplink.md
+    "appointments": {
+        "enabled": _f("bool", False, "Fetch the day's online bookings and accept booking codes"),
+        "url": _f("str", "", "URL that returns the day's bookings as JSON (https://…)"),
+        "token": _f("str", "", "Bearer token for the bookings URL"),
+        "ca_bundle": _f("path", "", "PEM file of a private CA; empty = system CAs"),
+        "refresh_minutes": _f(
+            "int", 15, "Minutes between fetches of the booking list", min=1, max=1440
+        ),
+        "timeout": _f("float", 10.0, "Seconds to wait for the bookings server", min=1, max=120),
+    },
+}
+
+ARRAYS: dict[str, dict[str, Field]] = {
+    "services": {
+        "id": _f("str", doc="Service id typed by staff and the CLI", pattern=r"^[a-z0-9_-]{1,32}$"),
+        "name": _f("str", doc="Vietnamese name"),
+        "name_en": _f("str", doc="English name"),
+        "prefix": _f("str", "", "Letters before the number on the ticket", pattern=r"^[A-Z]{0,3}$"),
+        "width": _f("int", 3, "Digits in the number (zero-padded)", min=1, max=6),
+        "start": _f("int", 1, "First number each day", min=0, max=999999),
+        "end": _f("int", 999, "Last number each day", min=0, max=999999),
+        "minutes": _f("float", 8.0, "Average minutes per citizen until measured", min=0.1, max=600),
+        "key": _f("str", "", "Keyboard/keypad key that issues this service", pattern=r"^.{0,1}$"),
+        "button_pin": _f("pin", 0, "GPIO pin of this service's ticket button (0 = none)"),
+    },
+    "counters": {
+        "id": _f("int", doc="Counter number (called aloud)", min=1, max=254),
+        "name": _f("str", doc="Counter name"),
+        "services": _f("list[str]", doc="Ordered list of service ids it serves"),
+        "next_pin": _f("pin", 0, "GPIO pin of the call-next button"),
+        "recall_pin": _f("pin", 0, "GPIO pin of the recall button"),
+        "skip_pin": _f("pin", 0, "GPIO pin of the skip (no-show) button"),
+        "transfer_pin": _f("pin", 0, "GPIO pin of the transfer button"),
+        "rate_pins": _f("list[int]", [0, 0, 0], "Pins of Rất hài lòng / Hài lòng / Chưa hài lòng"),
+        "busy_led_pin": _f("pin", 0, "GPIO pin of the counter-busy light"),
+    },
+}
+REQUIRED_SECTIONS = ("site", "services", "counters")
+
+
+@dataclass(frozen=True)
+class Service:
+    id: str
+    name: str
+    name_en: str
+    prefix: str = ""
+    width: int = 3
+    start: int = 1
+    end: int = 999
+    minutes: float = 8.0
+    key: str = ""
+    button_pin: int = 0
+
+    def code(self, number: int) -> str:
+        """The ticket code printed and called, e.g. ``A007``."""
+        return f"{self.prefix}{number:0{self.width}d}"
+
+
+@dataclass(frozen=True)
+class Counter:
+    id: int
+    name: str
+    services: tuple[str, ...]
+    next_pin: int = 0
+    recall_pin: int = 0
+    skip_pin: int = 0
+    transfer_pin: int = 0
+    rate_pins: tuple[int, ...] = (0, 0, 0)
+    busy_led_pin: int = 0
+
+
+class Section(dict[str, Any]):
+    """A validated section; keys readable as attributes (``cfg.printer.uri``)."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError as e:  # pragma: no cover - programming error
+            raise AttributeError(name) from e
+
+
+@dataclass
+class Config:
+    """A validated site configuration."""
+
+    source: str
+    sections: dict[str, Section]
+    services: list[Service]
+    counters: list[Counter]
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Section:
+        sections = self.__dict__.get("sections", {})
+        if name in sections:
+            return sections[name]
+        raise AttributeError(name)
+
+    def service(self, service_id: str) -> Service:
+        for s in self.services:
+            if s.id == service_id:
+                return s
+        raise KeyError(service_id)
+
+    def counter(self, counter_id: int) -> Counter:
+        for c in self.counters:
+            if c.id == counter_id:
+                return c
+        raise KeyError(counter_id)
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.site.timezone)
+
+    @property
+    def open_time(self) -> time:
+        return _parse_time(self.hours.open)
+
+    @property
+    def close_time(self) -> time:
+        return _parse_time(self.hours.close)
+
+    def summary(self) -> str:
+        return (
+            f"{self.site.name}: {len(self.services)} services, {len(self.counters)} counters, "
+            f"open {self.hours.open}–{self.hours.close} {self.site.timezone}, "
+            f"printer {self.printer.uri}, display {self.display.port}@{self.display.baud}"
+        )
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def find_config(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The site file the running kiosk uses: ``--config``, ``$KIOSK_CONFIG``,
+    ``/boot/firmware/kiosk.toml``, ``/etc/kiosk/kiosk.toml``, then the example."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("KIOSK_CONFIG")
+    if env:
+        return Path(env)
+    for p in SYSTEM_PATHS:
+        if p.is_file():
+            return p
+    return EXAMPLE_PATH
+
+
+def load(path: str | os.PathLike[str] | None = None) -> Config:
+    """Find, read and validate the site file; raises ConfigError."""
+    p = find_config(path)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            [f"{p}: file not found; give the path of the site file (e.g. config/example.toml)"]
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError([f"{p}: is a folder, expected a .toml site file"]) from None
+    except OSError as e:
+        raise ConfigError([f"{p}: cannot be read: {e.strerror}"]) from None
+    return parse(data, str(p))
+
+
+def parse(data: bytes | str, source: str = "<site file>") -> Config:
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            line = data[: e.start].count(b"\n") + 1
+            raise ConfigError(
+                [
+                    f"{source}:{line}: the file is not UTF-8 text; save it as UTF-8 "
+                    "(Notepad: Save as → Encoding: UTF-8) so Vietnamese letters are kept"
+                ]
+            ) from None
+    else:
+        text = data
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n")
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        msg = str(e)
+        m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
+        where = f"{source}:{m.group(1)}" if m else source
+        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", msg)
+        if m:
+            msg += f" (column {m.group(2)})"
+        raise ConfigError(
+            [f"{where}: TOML syntax error: {msg}; check quotes, brackets and '=' on that line"]
+        ) from None
+    return validate(raw, source, text)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+class _Locator:
+    """Finds the line a key path is written on, for messages."""
+
+    def __init__(self, text: str):
+        self.lines: dict[str, int] = {}
+        table = ""
+        counts: dict[str, int] = {}
+        for n, line in enumerate(text.splitlines(), 1):
+            s = line.strip()
+            if m := re.match(r"^\[\[\s*([A-Za-z0-9_.-]+)\s*\]\]", s):
+                name = m.group(1)
+                idx = counts.get(name, 0)
+                counts[name] = idx + 1
+                table = f"{name}[{idx}]"
+                self.lines.setdefault(table, n)
+            elif m := re.match(r"^\[\s*([A-Za-z0-9_.-]+)\s*\]", s):
+                table = m.group(1)
+                self.lines.setdefault(table, n)
+            elif m := re.match(r'^("?)([A-Za-z0-9_-]+)\1\s*=', s):
+                key = f"{table}.{m.group(2)}" if table else m.group(2)
+                self.lines.setdefault(key, n)
+
+    def line(self, path: str) -> int | None:
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            if "." not in path:
+                break
+            path = path.rsplit(".", 1)[0]
+        return None
+
+
+def _parse_time(value: str) -> time:
+    h, m = value.split(":")
+    return time(int(h), int(m))
+
+
+def _describe(v: Any) -> str:
+    if isinstance(v, bool):
+        return f"{str(v).lower()} (true/false)"
+    if isinstance(v, str):
+        return f'"{v}" (text)'
+    if isinstance(v, int):
+        return f"{v} (a whole number)"
+    if isinstance(v, float):
+        return f"{v} (a decimal number)"
+    if isinstance(v, list):
+        return "a list"
+    if isinstance(v, dict):
+        return "a table"
+    return repr(v)
+
+
+def _check(f: Field, v: Any) -> tuple[Any, str | None]:
+    """Returns (value, problem)."""
+    k = f.kind
+    if k in ("str", "path"):
+        if not isinstance(v, str):
+            return v, f"expected text in quotes, found {_describe(v)}"
+        if k == "str" and f.default is REQUIRED and not v.strip():
+            return v, "must not be empty"
+        if f.pattern and not re.match(f.pattern, v):
+            return v, f'"{v}" is not allowed here (expected {_pattern_hint(f.pattern)})'
+        return v, None
+    if k == "enum":
+        if not isinstance(v, str) or v not in f.choices:
+            return (
+                v,
+                f"expected one of {', '.join(repr(c) for c in f.choices)}, found {_describe(v)}",
+            )
+        return v, None
+    if k == "bool":
+        if not isinstance(v, bool):
+            return v, f"expected true or false, found {_describe(v)}"
+        return v, None
+    if k in ("int", "pin"):
+        if isinstance(v, bool) or not isinstance(v, int):
+            return v, f"expected a whole number, found {_describe(v)}"
+        if k == "pin" and v != 0 and v not in HEADER_PINS:
+            return v, f"GPIO {v} is not on the 40-pin header; use a BCM number 2–27, or 0 for none"
+        if f.min is not None and v < f.min or f.max is not None and v > f.max:
+            return v, f"expected a number from {f.min:g} to {f.max:g}, found {v}"
+        return v, None
+    if k == "float":
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            return v, f"expected a number, found {_describe(v)}"
+        if f.min is not None and v < f.min or f.max is not None and v > f.max:
+            return v, f"expected a number from {f.min:g} to {f.max:g}, found {v}"
+        return float(v), None
+    if k == "time":
+        if not isinstance(v, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", v):
+            return v, f'expected a time like "07:30" (24-hour, in quotes), found {_describe(v)}'
+        return v, None
+    if k in ("list[str]", "list[int]"):
+        want = str if k == "list[str]" else int
+        if not isinstance(v, list) or not all(
+            isinstance(x, want) and not isinstance(x, bool) for x in v
+        ):
+            what = (
+                'texts in quotes, like ["a", "b"]' if want is str else "whole numbers, like [1, 2]"
+            )
+            return v, f"expected a list of {what}, found {_describe(v)}"
+        return list(v), None
+    raise AssertionError(f"unknown field kind {k}")
+
+
+def _pattern_hint(p: str) -> str:
+    return {
+        r"^[a-z0-9_-]{1,32}$": "lower-case letters without accents, digits, - or _, up to 32",
+        r"^[A-Z]{0,3}$": "up to 3 capital letters without accents",
+        r"^[A-Za-z0-9_-]{1,64}$": "letters without accents, digits, - or _",
+        r"^.{0,1}$": "a single character",
+        r"^[A-Za-z0-9.:\[\]-]+:\d{1,5}$": 'an address and port like "127.0.0.1:9108"',
+    }.get(p, f"text matching {p}")
+
+
+def _fill(
+    table: Any,
+    schema: dict[str, Field],
+    path: str,
+    where: Callable[[str], str],
+    problems: list[str],
+) -> Section:
+    out = Section()
+    if not isinstance(table, dict):
+        problems.append(f"{where(path)}{path}: expected a table [{path}], found {_describe(table)}")
+        return out
+    for key in table:
+        if key not in schema:
+            near = _near(key, schema)
+            problems.append(f"{where(f'{path}.{key}')}{path}.{key}: unknown key{near}")
+    for key, f in schema.items():
+        kp = f"{path}.{key}"
+        if key not in table:
+            if f.default is REQUIRED:
+                problems.append(
+                    f"{where(path)}{kp}: missing; add {key} = … to [{path.split('[')[0]}]"
+                )
+            else:
+                out[key] = list(f.default) if isinstance(f.default, list) else f.default
+            continue
+        value, problem = _check(f, table[key])
+        if problem:
+            problems.append(f"{where(kp)}{kp}: {problem}")
+        out[key] = value
+    return out
+
+
+def _near(key: str, schema: Mapping[str, object]) -> str:
+    import difflib
+
+    m = difflib.get_close_matches(key, list(schema), n=1)
+    return f" (did you mean {m[0]!r}?)" if m else f" (known keys: {', '.join(schema)})"
+
+
+def validate(raw: dict[str, Any], source: str = "<site file>", text: str = "") -> Config:
+    loc = _Locator(text)
+    problems: list[str] = []
+
+    def where(path: str) -> str:
+        n = loc.line(path)
+        return f"{source}:{n}: " if n else f"{source}: "
+
+    for name in raw:
+        if name not in SCHEMA and name not in ARRAYS:
+            problems.append(
+                f"{where(name)}{name}: unknown section{_near(name, {**SCHEMA, **ARRAYS})}"
+            )
+    for name in REQUIRED_SECTIONS:
+        if name not in raw:
+            problems.append(f"{source}: [{name}] is missing; see config/example.toml")
+    sections = {
+        name: _fill(raw.get(name, {}), schema, name, where, problems)
+        for name, schema in SCHEMA.items()
+    }
+
+    services: list[Service] = []
+    counters: list[Counter] = []
+    for name, schema in ARRAYS.items():
+        items = raw.get(name, [])
+        if not isinstance(items, list):
+            problems.append(f"{where(name)}{name}: write each entry as [[{name}]], not [{name}]")
+            continue
+        if name in raw and not items:
+            problems.append(f"{source}: at least one [[{name}]] is needed")
+        for i, item in enumerate(items):
+            sec = _fill(item, schema, f"{name}[{i}]", where, problems)
+            if any(k not in sec for k in schema):
+                continue
+            if name == "services":
+                services.append(Service(**sec))
+            else:
+                sec["services"] = tuple(sec["services"])
+                sec["rate_pins"] = tuple(sec["rate_pins"])
+                counters.append(Counter(**sec))
+
+    _cross_checks(raw, sections, services, counters, where, problems)
+    if problems:
+        raise ConfigError(problems)
+    return Config(source, sections, services, counters, raw)
+
+
+def _cross_checks(
+    raw: dict[str, Any],
+    sections: dict[str, Section],
+    services: list[Service],
+    counters: list[Counter],
+    where: Callable[[str], str],
+    problems: list[str],
+) -> None:
+    tz = sections["site"].get("timezone")
+    if isinstance(tz, str):
+        try:
+            zoneinfo.ZoneInfo(tz)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            problems.append(
+                f'{where("site.timezone")}site.timezone: unknown time zone "{tz}"; use e.g. "Asia/Ho_Chi_Minh"'
+            )
+    hours = sections["hours"]
+    try:
+        if _parse_time(hours["open"]) >= _parse_time(hours["close"]):
+            problems.append(
+                f"{where('hours.close')}hours.close: {hours['close']} is not after hours.open {hours['open']}"
+            )
+    except (ValueError, AttributeError):
+        pass
+    days = hours.get("days")
+    if isinstance(days, list):
+        for d in days:
+            if d not in WEEKDAYS:
+                problems.append(
+                    f'{where("hours.days")}hours.days: "{d}" is not a day; use {", ".join(WEEKDAYS)}'
+                )
+    num = sections["numbering"]
+    if (
+        isinstance(num.get("shared_start"), int)
+        and isinstance(num.get("shared_end"), int)
+        and num["shared_start"] > num["shared_end"]
+    ):
+        problems.append(
+            f"{where('numbering.shared_end')}numbering.shared_end: {num['shared_end']} is below shared_start {num['shared_start']}"
+        )
+    if sections["printer"].get("paper_mm") not in (58, 80, None):
+        problems.append(
+            f"{where('printer.paper_mm')}printer.paper_mm: expected 58 or 80, found {sections['printer']['paper_mm']}"
+        )
+    problems += _printer_problems(sections["printer"], where)
+
+    seen: dict[str, int] = {}
+    prefixes: dict[str, str] = {}
+    keys: dict[str, str] = {}
+    for i, s in enumerate(services):
+        p = f"services[{i}]"
+        if s.id in seen:
+            problems.append(
+                f'{where(p + ".id")}{p}.id: "{s.id}" is used twice (also services[{seen[s.id]}]); service ids must be unique'
+            )
+        seen.setdefault(s.id, i)
+        if s.start > s.end:
+            problems.append(f"{where(p + '.end')}{p}.end: {s.end} is below start {s.start}")
+        if len(str(s.end)) > s.width:
+            problems.append(
+                f"{where(p + '.width')}{p}.width: {s.width} digits cannot hold the last number {s.end}; raise width or lower end"
+            )
+        if num.get("mode") == "per_service":
+            if s.prefix in prefixes:
+                problems.append(
+                    f'{where(p + ".prefix")}{p}.prefix: "{s.prefix}" is also the prefix of service "{prefixes[s.prefix]}"; '
+                    "with per_service numbering each service needs its own prefix, or their tickets would share codes"
+                )
+            prefixes.setdefault(s.prefix, s.id)
+        if s.key:
+            if s.key in keys:
+                problems.append(
+                    f'{where(p + ".key")}{p}.key: "{s.key}" is also the key of service "{keys[s.key]}"'
+                )
+            keys.setdefault(s.key, s.id)
+
+    served: set[str] = set()
+    cseen: dict[int, int] = {}
+    for i, c in enumerate(counters):
+        p = f"counters[{i}]"
+        if c.id in cseen:
+            problems.append(
+                f"{where(p + '.id')}{p}.id: counter {c.id} is defined twice (also counters[{cseen[c.id]}]); counter ids must be unique"
+            )
+        cseen.setdefault(c.id, i)
+        if not c.services:
+            problems.append(
+                f"{where(p + '.services')}{p}.services: the list is empty; name at least one service id"
+            )
+        for sid in c.services:
+            if sid not in seen:
+                problems.append(
+                    f'{where(p + ".services")}{p}.services: "{sid}" is not a service id; known: {", ".join(seen) or "none"}'
+                )
+            served.add(sid)
+        if len(set(c.services)) != len(c.services):
+            problems.append(f"{where(p + '.services')}{p}.services: a service is listed twice")
+        if len(c.rate_pins) != 3:
+            problems.append(
+                f"{where(p + '.rate_pins')}{p}.rate_pins: expected 3 pins (Rất hài lòng, Hài lòng, Chưa hài lòng), found {len(c.rate_pins)}"
+            )
+        for pin in c.rate_pins:
+            if pin != 0 and pin not in HEADER_PINS:
+                problems.append(
+                    f"{where(p + '.rate_pins')}{p}.rate_pins: GPIO {pin} is not on the 40-pin header; use 2–27, or 0"
+                )
+    for s in services:
+        if counters and s.id not in served:
+            i = seen[s.id]
+            problems.append(
+                f'{where(f"services[{i}].id")}services[{i}]: no counter serves "{s.id}"; add it to a counter\'s services, or its tickets would never be called'
+            )
+
+    _pin_checks(sections, services, counters, where, problems)
+    _key_checks(sections, services, where, problems)
+
+
+def _pin_checks(
+    sections: dict[str, Section],
+    services: list[Service],
+    counters: list[Counter],
+    where: Callable[[str], str],
+    problems: list[str],
+) -> None:
+    uses: list[tuple[int, str]] = []
+    for i, s in enumerate(services):
+        uses.append((s.button_pin, f"services[{i}].button_pin"))
+    for i, c in enumerate(counters):
+        for key in ("next_pin", "recall_pin", "skip_pin", "transfer_pin", "busy_led_pin"):
+            uses.append((getattr(c, key), f"counters[{i}].{key}"))
+        for j, pin in enumerate(c.rate_pins):
+            uses.append((pin, f"counters[{i}].rate_pins[{j}]"))
+    uses.extend(extra_pin_uses(sections))
+    owner: dict[int, str] = {}
+    gpio = sections["gpio"]
+    for pin, path in uses:
+        if not isinstance(pin, int) or pin == 0:
+            continue
+        if pin in owner:
+            at = where(re.sub(r"\[\d+\]$", "", path))
+            problems.append(
+                f"{at}{path}: GPIO {pin} is already used by {owner[pin]}; every button and light needs its own pin"
+            )
+        owner.setdefault(pin, path)
+        for bus, pins in BUS_PINS.items():
+            if gpio.get(bus) and pin in pins:
+                problems.append(
+                    f"{where(path)}{path}: GPIO {pin} belongs to the enabled {bus.upper()} bus; pick another pin or set gpio.{bus} = false"
+                )
+
+
+def extra_pin_uses(sections: dict[str, Section]) -> list[tuple[int, str]]:
+    """Pins claimed by other sections (LEDs, buzzer), as (pin, key path)."""
+    out: list[tuple[int, str]] = []
+    for section, keys in PIN_KEYS.items():
+        for key in keys:
+            v = sections.get(section, Section()).get(key)
+            if isinstance(v, int) and not isinstance(v, bool):
+                out.append((v, f"{section}.{key}"))
+    return out
+
+
+#: Pin-valued keys in plain sections, checked for reuse with the others.
+PIN_KEYS: dict[str, tuple[str, ...]] = {}
+PIN_KEYS["gpio"] = ("ready_led_pin", "buzzer_pin")
+
+
+def _key_checks(
+    sections: dict[str, Section],
+    services: list[Service],
+    where: Callable[[str], str],
+    problems: list[str],
+) -> None:
+    """Keyboard keys (kiosk/inputs/keys.py): one meaning per key."""
+    rotate = sections.get("ui", Section()).get("rotate")
+    if isinstance(rotate, int) and rotate not in (0, 90, 180, 270):
+        problems.append(
+            f"{where('ui.rotate')}ui.rotate: {rotate} is not a quarter turn; use 0, 90, 180 or 270"
+        )
+    keys = sections.get("keys", Section())
+    used: dict[str, str] = {
+        s.key.lower(): f"services[{i}].key" for i, s in enumerate(services) if s.key
+    }
+    named = [(k, keys.get(k)) for k in ("priority", "language", "help")]
+    if keys.get("staff"):
+        named += [(k, keys.get(k)) for k in ("next", "recall", "skip", "transfer")]
+        rate = keys.get("rate")
+        if isinstance(rate, list):
+            if len(rate) != 3:
+                problems.append(
+                    f"{where('keys.rate')}keys.rate: expected 3 keys (Rất hài lòng, Hài lòng, Chưa hài lòng), found {len(rate)}"
+                )
+            named += [(f"rate[{i}]", k) for i, k in enumerate(rate)]
+    for name, k in named:
+        if not isinstance(k, str) or not k:
+            continue
+        if len(k) != 1:
+            problems.append(
+                f'{where("keys." + name.split("[")[0])}keys.{name}: "{k}" is not a single key'
+            )
+            continue
+        if k.lower() in used:
+            problems.append(
+                f'{where("keys." + name.split("[")[0])}keys.{name}: "{k}" is also {used[k.lower()]}; every key needs one meaning'
+            )
+        used.setdefault(k.lower(), f"keys.{name}")
+
+
+def _printer_problems(sec: Mapping[str, Any], where: Callable[[str], str]) -> list[str]:
+    """[printer] checks the schema cannot express (printer/connection.py parses the URI)."""
+    from printer.uri import PrinterUriError, parse
+
+    out: list[str] = []
+    if isinstance(sec.get("uri"), str):
+        try:
+            parse(sec["uri"])
+        except PrinterUriError as e:
+            out.append(f"{where('printer.uri')}printer.uri: {e}")
+    dots = sec.get("width_dots")
+    if isinstance(dots, int) and dots and (dots % 8 or dots < 128):
+        out.append(
+            f"{where('printer.width_dots')}printer.width_dots: {dots} must be 0 or a multiple of 8 "
+            "from 128 (384 for 58 mm paper, 576 for 80 mm)"
+        )
+    logo = sec.get("logo")
+    if isinstance(logo, str) and logo and not Path(logo).is_file():
+        out.append(
+            f"{where('printer.logo')}printer.logo: {logo} is not a file; "
+            'give the full path of a PNG, or "" for no logo'
+        )
+    qr = sec.get("qr_url")
+    if isinstance(qr, str) and qr:
+        try:
+            qr.format(code="A001", day="2026-01-02", service="s", number=1, site="site")
+        except (KeyError, IndexError, ValueError) as e:
+            out.append(
+                f"{where('printer.qr_url')}printer.qr_url: unknown placeholder {e}; "
+                "use {code}, {day}, {service}, {number} or {site}"
+            )
+    return out

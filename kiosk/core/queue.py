@@ -1,0 +1,495 @@
+"""Queue rules: issuing, calling, recalling, skipping, transferring, finishing, rating.
+
+Each operation is one store transaction that changes the tables and appends one
+or more events. Nothing here does I/O beyond the store: printers, displays and
+the uplink are consumers of the event log (:mod:`kiosk.core.consumer`).
+
+Event types and their payloads are listed in ``EVENT_TYPES`` and documented in
+docs/events.md.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from kiosk.core.config import Config, Counter, Service
+from kiosk.core.store import Store, Ticket, Tx
+
+#: Every event type the core writes. Consumers may append their own (printer_*, display_*, ...).
+EVENT_TYPES = (
+    "day_opened",
+    "day_closed",
+    "ticket_issued",
+    "ticket_called",
+    "ticket_recalled",
+    "ticket_skipped",
+    "ticket_transferred",
+    "ticket_served",
+    "ticket_rated",
+    "ticket_expired",
+    "ticket_printed",
+    "ticket_print_failed",
+    "counter_opened",
+    "counter_closed",
+)
+
+SHARED_KEY = "*"
+RATINGS = {3: "Rất hài lòng", 2: "Hài lòng", 1: "Chưa hài lòng"}
+
+
+class QueueError(Exception):
+    """An operation that cannot be done in the current state (exit 1 in the CLI)."""
+
+
+class UnknownName(QueueError):
+    """An unknown service or counter (exit 2 in the CLI)."""
+
+
+@dataclass(frozen=True)
+class Issued:
+    ticket: Ticket
+    ahead: int
+    wait_minutes: int | None
+    seq: int
+
+
+def business_day(cfg: Config, at: float) -> str:
+    """The business day an instant belongs to: days start at the opening time, local."""
+    local = datetime.fromtimestamp(at, cfg.tz)
+    if local.time() < cfg.open_time:
+        local -= timedelta(days=1)
+    return local.date().isoformat()
+
+
+def closing_instant(cfg: Config, day: str) -> float:
+    d = datetime.fromisoformat(day).date()
+    return datetime.combine(d, cfg.close_time, cfg.tz).timestamp()
+
+
+def is_open_at(cfg: Config, at: float) -> bool:
+    """Whether the office is open (opening days and hours) at an instant."""
+    local = datetime.fromtimestamp(at, cfg.tz)
+    day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[local.weekday()]
+    return day in cfg.hours.days and cfg.open_time <= local.time() < cfg.close_time
+
+
+class Queue:
+    """The queue of one office, on one store. Thread-safe through the store."""
+
+    def __init__(self, cfg: Config, store: Store, clock: Callable[[], float] = time.time):
+        self.cfg = cfg
+        self.store = store
+        self.clock = clock
+
+    # ------------------------------------------------------------------ helpers
+    def service(self, service_id: str) -> Service:
+        try:
+            return self.cfg.service(service_id)
+        except KeyError:
+            known = ", ".join(s.id for s in self.cfg.services)
+            raise UnknownName(f'unknown service "{service_id}"; this site has: {known}') from None
+
+    def counter(self, counter_id: int | str) -> Counter:
+        try:
+            return self.cfg.counter(int(counter_id))
+        except (KeyError, ValueError):
+            known = ", ".join(str(c.id) for c in self.cfg.counters)
+            raise UnknownName(
+                f'unknown counter "{counter_id}"; this site has counters {known}'
+            ) from None
+
+    def _event(
+        self,
+        tx: Tx,
+        type: str,
+        at: float,
+        day: str | None,
+        ticket: Ticket | None = None,
+        **payload: Any,
+    ) -> int:
+        if ticket is not None:
+            payload = {
+                "ticket_id": ticket.id,
+                "service": ticket.service,
+                "number": ticket.number,
+                "priority": ticket.priority,
+                **payload,
+            }
+        return tx.append_event(type, at, day, ticket.code if ticket else None, payload)
+
+    def _begin(self, tx: Tx, now: float) -> str:
+        """Roll the business day over when it changed; returns today's day."""
+        day = business_day(self.cfg, now)
+        current = tx.get_meta("day")
+        if current != day:
+            if current is not None and current < day:
+                self._expire(tx, now, before_day=day, reason="day_ended")
+                for c in self.cfg.counters:
+                    tx.set_counter_state(c.id, current_ticket=None, last_ticket=None)
+            if current is None or current < day:
+                tx.set_meta("day", day)
+                self._event(tx, "day_opened", now, day)
+            else:
+                # The clock went backwards across the opening time: keep the newer day.
+                day = current
+        return day
+
+    def _expire(
+        self,
+        tx: Tx,
+        now: float,
+        *,
+        day: str | None = None,
+        before_day: str | None = None,
+        reason: str,
+    ) -> list[Ticket]:
+        tickets = tx.tickets_with_status(("waiting", "called"), day=day, before_day=before_day)
+        for t in tickets:
+            tx.update_ticket(t.id, status="expired")
+            self._event(tx, "ticket_expired", now, t.day, t, reason=reason, was=t.status)
+        return tickets
+
+    def _current(self, tx: Tx, counter: Counter) -> Ticket | None:
+        _, current, _ = tx.counter_state(counter.id)
+        if current is None:
+            return None
+        t = tx.ticket(current)
+        return t if t is not None and t.status == "called" else None
+
+    def _called(self, tx: Tx, counter: Counter, verb: str) -> Ticket:
+        """The counter's current ticket, or a refusal naming what could not be done."""
+        cur = self._current(tx, counter)
+        if cur is None:
+            raise QueueError(
+                f"{counter.name} has no called ticket to {verb}; press call-next first"
+            )
+        return cur
+
+    def _estimate(self, tx: Tx, service: Service, ahead: int) -> int | None:
+        times = tx.recent_service_times(service.id, self.cfg.queue.wait_window)
+        avg = sum(times) / len(times) if times else service.minutes * 60
+        open_counters = sum(
+            1 for c in self.cfg.counters if service.id in c.services and tx.counter_state(c.id)[0]
+        )
+        if open_counters == 0:
+            return None
+        return math.ceil(ahead * avg / open_counters / 60)
+
+    # ------------------------------------------------------------------ operations
+    def issue(self, service_id: str, priority: bool = False, source: str = "") -> Issued:
+        """A new ticket for a service; numbered exactly once per service and day."""
+        svc = self.service(service_id)
+        priority = bool(priority and self.cfg.queue.priority_enabled)
+        with self.store.transaction() as tx:
+            now = self.clock()
+            day = self._begin(tx, now)
+            if self.cfg.numbering.mode == "shared":
+                key, start, end = (
+                    SHARED_KEY,
+                    self.cfg.numbering.shared_start,
+                    self.cfg.numbering.shared_end,
+                )
+                width = max(svc.width, len(str(end)))
+            else:
+                key, start, end, width = svc.id, svc.start, svc.end, svc.width
+            number = tx.next_number(day, key, start)
+            if number > end:
+                raise QueueError(
+                    f"no numbers left today for {svc.name} (last is {end}); "
+                    "raise 'end' for this service in the site file"
+                )
+            code = f"{svc.prefix}{number:0{width}d}"
+            # A priority ticket waits only behind other priority tickets of its service.
+            ahead = tx.count_waiting(day, svc.id, priority_only=priority)
+            t = tx.insert_ticket(
+                day=day,
+                seq_key=key,
+                number=number,
+                code=code,
+                service=svc.id,
+                first_service=svc.id,
+                priority=int(priority),
+                status="waiting",
+                queue_key=now,
+                issued_at=now,
+                source=source,
+            )
+            wait = self._estimate(tx, svc, ahead)
+            seq = self._event(
+                tx, "ticket_issued", now, day, t, ahead=ahead, wait_minutes=wait, source=source
+            )
+        return Issued(t, ahead, wait, seq)
+
+    def call_next(self, counter_id: int | str) -> Ticket | None:
+        """Complete the counter's current ticket as served and call the next one (or None)."""
+        c = self.counter(counter_id)
+        with self.store.transaction() as tx:
+            now = self.clock()
+            day = self._begin(tx, now)
+            self._finish_current(tx, c, now, day)
+            return self._call(tx, c, now, day)
+
+    def _finish_current(self, tx: Tx, c: Counter, now: float, day: str) -> Ticket | None:
+        cur = self._current(tx, c)
+        if cur is not None:
+            tx.update_ticket(cur.id, status="served", served_at=now)
+            self._event(
+                tx,
+                "ticket_served",
+                now,
+                cur.day,
+                cur,
+                counter=c.id,
+                service_seconds=round(now - (cur.called_at or now), 3),
+            )
+            tx.set_counter_state(c.id, current_ticket=None, last_ticket=cur.id)
+        return cur
+
+    def _call(self, tx: Tx, c: Counter, now: float, day: str) -> Ticket | None:
+        q = self.cfg.queue
+        t = tx.next_waiting(day, c.services, q.policy == "service_order", q.priority_enabled)
+        if t is None:
+            tx.set_counter_state(c.id, current_ticket=None)
+            return None
+        tx.update_ticket(t.id, status="called", called_at=now, counter=c.id)
+        tx.set_counter_state(c.id, current_ticket=t.id, is_open=True)
+        t = tx.ticket(t.id)
+        assert t is not None
+        self._event(
+            tx,
+            "ticket_called",
+            now,
+            day,
+            t,
+            counter=c.id,
+            recall=False,
+            waited_seconds=round(now - t.issued_at, 3),
+        )
+        return t
+
+    def recall(self, counter_id: int | str) -> Ticket:
+        """Call the counter's current ticket again (the display and voice repeat it)."""
+        c = self.counter(counter_id)
+        with self.store.transaction() as tx:
+            now = self.clock()
+            day = self._begin(tx, now)
+            cur = self._called(tx, c, "recall")
+            tx.update_ticket(cur.id, recall_count=cur.recall_count + 1)
+            cur.recall_count += 1
+            self._event(
+                tx,
+                "ticket_recalled",
+                now,
+                day,
+                cur,
+                counter=c.id,
+                recall=True,
+                recall_count=cur.recall_count,
+            )
+            return cur
+
+    def skip(self, counter_id: int | str) -> tuple[Ticket, Ticket | None]:
+        """Mark the counter's current ticket as a no-show and call the next one."""
+        c = self.counter(counter_id)
+        with self.store.transaction() as tx:
+            now = self.clock()
+            day = self._begin(tx, now)
+            cur = self._called(tx, c, "skip")
+            tx.update_ticket(cur.id, status="no_show", served_at=None)
+            self._event(tx, "ticket_skipped", now, day, cur, counter=c.id)
+            tx.set_counter_state(c.id, current_ticket=None, last_ticket=cur.id)
+            return cur, self._call(tx, c, now, day)
+
+    def transfer(self, counter_id: int | str, service_id: str) -> Ticket:
+        """Move the counter's current ticket, same code, into another service's queue."""
+        c = self.counter(counter_id)
+        svc = self.service(service_id)
+        with self.store.transaction() as tx:
+            now = self.clock()
+            day = self._begin(tx, now)
+            cur = self._called(tx, c, "transfer")
+            if cur.service == svc.id:
+                raise QueueError(
+                    f"ticket {cur.code} is already in {svc.name}; choose another service"
+                )
+            pos = self.cfg.queue.transfer_position
+            if pos == "front":
+                first = tx.min_queue_key(day, svc.id)
+                key = min(cur.issued_at, first - 1.0) if first is not None else cur.issued_at
+            elif pos == "issue_time":
+                key = cur.issued_at
+            else:
+                key = now
+            tx.update_ticket(
+                cur.id,
+                status="waiting",
+                service=svc.id,
+                queue_key=key,
+                counter=None,
+                called_at=None,
+                transfer_count=cur.transfer_count + 1,
+            )
+            tx.set_counter_state(c.id, current_ticket=None, last_ticket=cur.id)
+            moved = tx.ticket(cur.id)
+            assert moved is not None
+            self._event(
+                tx,
+                "ticket_transferred",
+                now,
+                day,
+                moved,
+                counter=c.id,
+                from_service=cur.service,
+                to_service=svc.id,
+            )
+            return moved
+
+    def finish(self, counter_id: int | str) -> Ticket:
+        """Complete the counter's current ticket as served without calling another."""
+        c = self.counter(counter_id)
+        with self.store.transaction() as tx:
+            now = self.clock()
+            day = self._begin(tx, now)
+            cur = self._finish_current(tx, c, now, day)
+            if cur is None:
+                raise QueueError(f"{c.name} has no called ticket to finish")
+            return cur
+
+    def rate(self, counter_id: int | str, score: int) -> Ticket:
+        """Record the citizen's satisfaction (3 Rất hài lòng, 2 Hài lòng, 1 Chưa hài lòng)."""
+        c = self.counter(counter_id)
+        if score not in RATINGS:
+            raise UnknownName(
+                f"rating must be 1, 2 or 3 ({', '.join(f'{k} = {v}' for k, v in RATINGS.items())}), not {score}"
+            )
+        with self.store.transaction() as tx:
+            now = self.clock()
+            day = self._begin(tx, now)
+            _, current, last = tx.counter_state(c.id)
+            tid = current if current is not None else last
+            t = tx.ticket(tid) if tid is not None else None
+            if t is None or t.status not in ("called", "served"):
+                raise QueueError(f"{c.name} has no citizen to rate right now")
+            if t.rating is not None:
+                raise QueueError(f"ticket {t.code} has already been rated")
+            tx.update_ticket(t.id, rating=score)
+            t.rating = score
+            self._event(
+                tx, "ticket_rated", now, day, t, counter=c.id, rating=score, label=RATINGS[score]
+            )
+            return t
+
+    def set_counter_open(self, counter_id: int | str, is_open: bool) -> None:
+        c = self.counter(counter_id)
+        with self.store.transaction() as tx:
+            now = self.clock()
+            day = self._begin(tx, now)
+            tx.set_counter_state(c.id, is_open=is_open)
+            self._event(
+                tx, "counter_opened" if is_open else "counter_closed", now, day, counter=c.id
+            )
+
+    def close_day(self) -> list[Ticket]:
+        """Expire every ticket still waiting (or called) today; idempotent."""
+        with self.store.transaction() as tx:
+            now = self.clock()
+            day = self._begin(tx, now)
+            expired = self._expire(tx, now, day=day, reason="closing")
+            if tx.get_meta("closed_day") != day:
+                tx.set_meta("closed_day", day)
+                self._event(tx, "day_closed", now, day, expired=len(expired))
+            for c in self.cfg.counters:
+                tx.set_counter_state(c.id, current_ticket=None)
+            return expired
+
+    def prune(self, protect: tuple[str, ...] = ()) -> tuple[int, int]:
+        """Apply ``[storage] retention_days``: forget old finished tickets and sent events."""
+        keep = self.cfg.storage.retention_days
+        today = datetime.fromisoformat(self.today()).date()
+        return self.store.prune((today - timedelta(days=keep)).isoformat(), protect)
+
+    def tick(self) -> None:
+        """Housekeeping for a running kiosk: close the day once closing time has passed."""
+        now = self.clock()
+        day = business_day(self.cfg, now)
+        if now >= closing_instant(self.cfg, day):
+            with self.store.read() as tx:
+                done = tx.get_meta("closed_day") == day
+            if not done:
+                self.close_day()
+
+    def record_print(self, ticket_id: int, ok: bool, detail: str = "") -> None:
+        """The printer consumer's verdict on one ticket: printed, or failed (flagged for reprint)."""
+        with self.store.transaction() as tx:
+            now = self.clock()
+            t = tx.ticket(ticket_id)
+            if t is None:
+                raise QueueError(f"no ticket with id {ticket_id}")
+            tx.update_ticket(t.id, print_status="printed" if ok else "failed")
+            self._event(
+                tx, "ticket_printed" if ok else "ticket_print_failed", now, t.day, t, detail=detail
+            )
+
+    def record(self, type: str, **payload: Any) -> int:
+        """Append a device event (printer_status, display_link, ...) that changes no ticket."""
+        with self.store.transaction() as tx:
+            now = self.clock()
+            return self._event(tx, type, now, tx.get_meta("day"), **payload)
+
+    # ------------------------------------------------------------------ queries
+    def today(self) -> str:
+        return business_day(self.cfg, self.clock())
+
+    def ticket(self, code: str, day: str | None = None) -> Ticket | None:
+        with self.store.read() as tx:
+            return tx.ticket_by_code(day or self.today(), code)
+
+    def status(self) -> dict[str, Any]:
+        """A snapshot: per counter its current ticket, per service the waiting count."""
+        day = self.today()
+        with self.store.read() as tx:
+            counters = []
+            for c in self.cfg.counters:
+                is_open, cur, _ = tx.counter_state(c.id)
+                t = tx.ticket(cur) if cur is not None else None
+                counters.append(
+                    {
+                        "id": c.id,
+                        "name": c.name,
+                        "open": is_open,
+                        "current": t.code
+                        if t is not None and t.status == "called" and t.day == day
+                        else None,
+                    }
+                )
+            services = []
+            for s in self.cfg.services:
+                services.append(
+                    {
+                        "id": s.id,
+                        "name": s.name,
+                        "name_en": s.name_en,
+                        "waiting": tx.count_waiting(day, s.id),
+                        "waiting_priority": tx.count_waiting(day, s.id, priority_only=True),
+                    }
+                )
+            tickets = tx.tickets_of_day(day)
+        by_status: dict[str, int] = {}
+        for t in tickets:
+            by_status[t.status] = by_status.get(t.status, 0) + 1
+        return {
+            "day": day,
+            "site": self.cfg.site.name,
+            "counters": counters,
+            "services": services,
+            "issued": len(tickets),
+            "by_status": by_status,
+            "print_pending": sum(1 for t in tickets if t.print_status != "printed"),
+            "last_seq": self.store.last_seq(),
+            "at": datetime.fromtimestamp(self.clock(), UTC).isoformat(timespec="seconds"),
+        }

@@ -1,0 +1,608 @@
+"""The store: SQLite tables, the event log, consumer cursors, and change wake-ups.
+
+The store is the single source of truth. Every state change happens inside one
+``transaction()`` that updates the tables *and* appends to ``events``; a crash at
+any instant leaves either all of it or none of it (WAL, ``synchronous=FULL``,
+``BEGIN IMMEDIATE`` so numbering is serialised across processes).
+
+The queue rules live in :mod:`kiosk.core.queue`; this module only knows rows. The
+methods of :class:`Tx` are the narrow interface a PostgreSQL adapter would
+implement again (row locks for numbering, LISTEN/NOTIFY for wake-ups).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 2
+
+#: Ordered migrations; entry N brings the schema from version N to N+1.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE sequences (
+        day TEXT NOT NULL, key TEXT NOT NULL, last INTEGER NOT NULL,
+        PRIMARY KEY (day, key)
+    );
+    CREATE TABLE tickets (
+        id INTEGER PRIMARY KEY,
+        day TEXT NOT NULL,
+        seq_key TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        code TEXT NOT NULL,
+        service TEXT NOT NULL,
+        first_service TEXT NOT NULL,
+        priority INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL,
+        queue_key REAL NOT NULL,
+        issued_at REAL NOT NULL,
+        called_at REAL,
+        served_at REAL,
+        counter INTEGER,
+        recall_count INTEGER NOT NULL DEFAULT 0,
+        transfer_count INTEGER NOT NULL DEFAULT 0,
+        print_status TEXT NOT NULL DEFAULT 'pending',
+        rating INTEGER,
+        source TEXT NOT NULL DEFAULT '',
+        UNIQUE (day, seq_key, number),
+        UNIQUE (day, code)
+    );
+    CREATE INDEX tickets_waiting ON tickets (day, status, service, priority, queue_key);
+    CREATE INDEX tickets_served ON tickets (service, served_at) WHERE served_at IS NOT NULL;
+    CREATE INDEX tickets_print ON tickets (print_status) WHERE print_status != 'printed';
+    CREATE TABLE counter_state (
+        counter INTEGER PRIMARY KEY,
+        is_open INTEGER NOT NULL DEFAULT 1,
+        current_ticket INTEGER,
+        last_ticket INTEGER
+    );
+    CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at REAL NOT NULL,
+        day TEXT,
+        type TEXT NOT NULL,
+        code TEXT,
+        payload TEXT NOT NULL
+    );
+    CREATE INDEX events_type ON events (type, seq);
+    CREATE TABLE cursors (name TEXT PRIMARY KEY, seq INTEGER NOT NULL, updated_at REAL NOT NULL);
+    """,
+    # 1 -> 2: online bookings cached for appointment check-in (kiosk/office/bookings.py).
+    """
+    CREATE TABLE bookings (
+        day TEXT NOT NULL,
+        code TEXT NOT NULL,
+        service TEXT NOT NULL,
+        priority INTEGER NOT NULL DEFAULT 0,
+        name TEXT NOT NULL DEFAULT '',
+        slot TEXT NOT NULL DEFAULT '',
+        cancelled INTEGER NOT NULL DEFAULT 0,
+        claimed_at REAL,
+        ticket_id INTEGER,
+        fetched_at REAL NOT NULL,
+        PRIMARY KEY (day, code)
+    );
+    """,
+]
+
+TICKET_COLUMNS = (
+    "id",
+    "day",
+    "seq_key",
+    "number",
+    "code",
+    "service",
+    "first_service",
+    "priority",
+    "status",
+    "queue_key",
+    "issued_at",
+    "called_at",
+    "served_at",
+    "counter",
+    "recall_count",
+    "transfer_count",
+    "print_status",
+    "rating",
+    "source",
+)
+
+
+class StoreError(Exception):
+    """The store cannot be opened or used; the message says why and what to do."""
+
+
+@dataclass
+class Ticket:
+    id: int
+    day: str
+    seq_key: str
+    number: int
+    code: str
+    service: str
+    first_service: str
+    priority: bool
+    status: str  # waiting, called, served, no_show, expired
+    queue_key: float
+    issued_at: float
+    called_at: float | None
+    served_at: float | None
+    counter: int | None
+    recall_count: int
+    transfer_count: int
+    print_status: str  # pending, printed, failed
+    rating: int | None
+    source: str
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> Ticket:
+        t = cls(*row)
+        t.priority = bool(t.priority)
+        return t
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in TICKET_COLUMNS}
+
+
+@dataclass(frozen=True)
+class Event:
+    seq: int
+    at: float
+    day: str | None
+    type: str
+    code: str | None
+    payload: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        from datetime import UTC, datetime
+
+        at = (
+            datetime.fromtimestamp(self.at, UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z")
+        )
+        return {
+            "seq": self.seq,
+            "type": self.type,
+            "at": at,
+            "day": self.day,
+            "code": self.code,
+            **self.payload,
+        }
+
+
+_SELECT_TICKET = f"SELECT {', '.join(TICKET_COLUMNS)} FROM tickets"
+
+
+class Tx:
+    """Row operations inside one transaction. Only :class:`Store` creates these."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.c = conn
+        self.appended = 0
+
+    # -- meta
+    def get_meta(self, key: str) -> str | None:
+        row = self.c.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.c.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    # -- numbering
+    def next_number(self, day: str, key: str, start: int) -> int:
+        """The next number of sequence ``key`` on ``day`` (``start`` if it is the first)."""
+        row = self.c.execute(
+            "SELECT last FROM sequences WHERE day = ? AND key = ?", (day, key)
+        ).fetchone()
+        n = start if row is None else row[0] + 1
+        self.c.execute(
+            "INSERT INTO sequences(day, key, last) VALUES (?, ?, ?) "
+            "ON CONFLICT(day, key) DO UPDATE SET last = excluded.last",
+            (day, key, n),
+        )
+        return n
+
+    # -- tickets
+    def insert_ticket(self, **cols: Any) -> Ticket:
+        names = ", ".join(cols)
+        marks = ", ".join("?" for _ in cols)
+        cur = self.c.execute(
+            f"INSERT INTO tickets ({names}) VALUES ({marks})", tuple(cols.values())
+        )
+        t = self.ticket(int(cur.lastrowid or 0))
+        assert t is not None
+        return t
+
+    def ticket(self, ticket_id: int) -> Ticket | None:
+        row = self.c.execute(f"{_SELECT_TICKET} WHERE id = ?", (ticket_id,)).fetchone()
+        return Ticket.from_row(row) if row else None
+
+    def ticket_by_code(self, day: str, code: str) -> Ticket | None:
+        row = self.c.execute(f"{_SELECT_TICKET} WHERE day = ? AND code = ?", (day, code)).fetchone()
+        return Ticket.from_row(row) if row else None
+
+    def update_ticket(self, ticket_id: int, **cols: Any) -> None:
+        sets = ", ".join(f"{k} = ?" for k in cols)
+        self.c.execute(f"UPDATE tickets SET {sets} WHERE id = ?", (*cols.values(), ticket_id))
+
+    def next_waiting(
+        self, day: str, services: Sequence[str], by_service_order: bool, priority_first: bool
+    ) -> Ticket | None:
+        """The ticket a counter serving ``services`` calls next."""
+        marks = ", ".join("?" for _ in services)
+        order = []
+        if priority_first:
+            order.append("priority DESC")
+        if by_service_order:
+            order.append(
+                "CASE service "
+                + " ".join(f"WHEN ? THEN {i}" for i in range(len(services)))
+                + " END"
+            )
+        order += ["queue_key", "id"]
+        args: list[Any] = [day, *services]
+        if by_service_order:
+            args += list(services)
+        row = self.c.execute(
+            f"{_SELECT_TICKET} WHERE day = ? AND status = 'waiting' AND service IN ({marks}) "
+            f"ORDER BY {', '.join(order)} LIMIT 1",
+            args,
+        ).fetchone()
+        return Ticket.from_row(row) if row else None
+
+    def count_waiting(self, day: str, service: str, priority_only: bool = False) -> int:
+        sql = "SELECT COUNT(*) FROM tickets WHERE day = ? AND status = 'waiting' AND service = ?"
+        if priority_only:
+            sql += " AND priority = 1"
+        return int(self.c.execute(sql, (day, service)).fetchone()[0])
+
+    def min_queue_key(self, day: str, service: str) -> float | None:
+        row = self.c.execute(
+            "SELECT MIN(queue_key) FROM tickets WHERE day = ? AND status = 'waiting' AND service = ?",
+            (day, service),
+        ).fetchone()
+        return row[0]
+
+    def recent_service_times(self, service: str, n: int) -> list[float]:
+        rows = self.c.execute(
+            "SELECT served_at - called_at FROM tickets WHERE service = ? AND served_at IS NOT NULL "
+            "AND called_at IS NOT NULL AND status = 'served' ORDER BY served_at DESC LIMIT ?",
+            (service, n),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def tickets_with_status(
+        self, statuses: Sequence[str], day: str | None = None, before_day: str | None = None
+    ) -> list[Ticket]:
+        marks = ", ".join("?" for _ in statuses)
+        sql = f"{_SELECT_TICKET} WHERE status IN ({marks})"
+        args: list[Any] = list(statuses)
+        if day is not None:
+            sql += " AND day = ?"
+            args.append(day)
+        if before_day is not None:
+            sql += " AND day < ?"
+            args.append(before_day)
+        return [Ticket.from_row(r) for r in self.c.execute(sql + " ORDER BY id", args)]
+
+    def tickets_of_day(self, day: str) -> list[Ticket]:
+        return [
+            Ticket.from_row(r)
+            for r in self.c.execute(f"{_SELECT_TICKET} WHERE day = ? ORDER BY id", (day,))
+        ]
+
+    def tickets_to_print(self) -> list[Ticket]:
+        return [
+            Ticket.from_row(r)
+            for r in self.c.execute(f"{_SELECT_TICKET} WHERE print_status != 'printed' ORDER BY id")
+        ]
+
+    # -- counters
+    def counter_state(self, counter: int) -> tuple[bool, int | None, int | None]:
+        row = self.c.execute(
+            "SELECT is_open, current_ticket, last_ticket FROM counter_state WHERE counter = ?",
+            (counter,),
+        ).fetchone()
+        return (bool(row[0]), row[1], row[2]) if row else (True, None, None)
+
+    def set_counter_state(self, counter: int, **cols: Any) -> None:
+        is_open, current, last = self.counter_state(counter)
+        vals = {"is_open": is_open, "current_ticket": current, "last_ticket": last, **cols}
+        self.c.execute(
+            "INSERT INTO counter_state(counter, is_open, current_ticket, last_ticket) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(counter) DO UPDATE SET is_open = excluded.is_open, "
+            "current_ticket = excluded.current_ticket, last_ticket = excluded.last_ticket",
+            (counter, int(vals["is_open"]), vals["current_ticket"], vals["last_ticket"]),
+        )
+
+    # -- events
+    def append_event(
+        self, type: str, at: float, day: str | None, code: str | None, payload: dict[str, Any]
+    ) -> int:
+        cur = self.c.execute(
+            "INSERT INTO events(at, day, type, code, payload) VALUES (?, ?, ?, ?, ?)",
+            (at, day, type, code, json.dumps(payload, ensure_ascii=False, separators=(",", ":"))),
+        )
+        self.appended += 1
+        return int(cur.lastrowid or 0)
+
+
+class Store:
+    """One SQLite database; safe to share between the threads of one process.
+
+    Several processes may open the same file: numbering is serialised by
+    ``BEGIN IMMEDIATE`` and each process notices the others' commits through
+    ``PRAGMA data_version`` in :meth:`wait_for_events`.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout_ms: int = 10000):
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise StoreError(
+                    f"cannot create the folder for the queue database {self.path}: {e.strerror}; "
+                    "set [storage] path in the site file or pass --db PATH"
+                ) from None
+        try:
+            self.conn = sqlite3.connect(
+                str(path),
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=busy_timeout_ms / 1000,
+            )
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=FULL")
+            self.conn.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.Error as e:
+            raise StoreError(
+                f"cannot open the queue database {self.path}: {e}; check the path and its permissions "
+                "([storage] path in the site file, or --db PATH)"
+            ) from None
+        self._lock = threading.RLock()
+        self._cond = threading.Condition(threading.Lock())
+        self._closed = False
+        self._generation = 0
+        self._watcher: threading.Thread | None = None
+        #: Seconds between checks for other processes' commits.
+        self.watch_interval = 0.25
+        self._migrate()
+
+    # -- lifecycle
+    def close(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self.conn.close()
+        with self._cond:
+            self._cond.notify_all()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _migrate(self) -> None:
+        with self.transaction() as tx:
+            has_meta = tx.c.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"
+            ).fetchone()
+            version = int(tx.get_meta("schema_version") or 0) if has_meta else 0
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"the queue database {self.path} was written by a newer kiosk version "
+                    f"(schema {version}, this one knows {SCHEMA_VERSION}); upgrade the software"
+                )
+            for v in range(version, SCHEMA_VERSION):
+                for stmt in MIGRATIONS[v].split(";"):
+                    if stmt.strip():
+                        tx.c.execute(stmt)
+                tx.set_meta("schema_version", str(v + 1))
+
+    @property
+    def schema_version(self) -> int:
+        with self.read() as tx:
+            return int(tx.get_meta("schema_version") or 0)
+
+    # -- transactions
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        """One atomic write: tables and events together, fsynced on commit.
+
+        A failure inside or at commit rolls everything back; database errors a
+        technician can act on (disk full, database busy, read-only) become
+        :class:`StoreError` with advice.
+        """
+        with self._lock:
+            if self._closed:
+                raise StoreError("the store is closed")
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as e:
+                raise self._explain(e) from None
+            tx = Tx(self.conn)
+            try:
+                yield tx
+                self.conn.execute("COMMIT")
+            except BaseException as e:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                if isinstance(e, sqlite3.OperationalError):
+                    raise self._explain(e) from None
+                raise
+        if tx.appended:
+            self.notify()
+
+    def _explain(self, e: sqlite3.Error) -> StoreError:
+        msg = str(e)
+        if "full" in msg:
+            return StoreError(
+                f"the disk holding the queue database {self.path} is full; nothing was changed. "
+                "Free space (old logs, backups) and try again; `kiosk doctor` shows the disk"
+            )
+        if "locked" in msg or "busy" in msg:
+            return StoreError(
+                f"the queue database {self.path} is busy (another program holds it); nothing was changed. "
+                "Try again; if it persists, restart the kiosk service"
+            )
+        if "readonly" in msg or "read-only" in msg:
+            return StoreError(
+                f"the queue database {self.path} is read-only; nothing was changed. "
+                "Check that the data partition is mounted writable and owned by the kiosk user"
+            )
+        return StoreError(f"the queue database {self.path} failed: {msg}; nothing was changed")
+
+    @contextmanager
+    def read(self) -> Iterator[Tx]:
+        """A consistent read (one snapshot)."""
+        with self._lock:
+            if self._closed:
+                raise StoreError("the store is closed")
+            self.conn.execute("BEGIN")
+            try:
+                yield Tx(self.conn)
+            finally:
+                self.conn.execute("COMMIT")
+
+    # -- events
+    def events_since(
+        self, seq: int, limit: int = 500, types: Sequence[str] | None = None
+    ) -> list[Event]:
+        sql = "SELECT seq, at, day, type, code, payload FROM events WHERE seq > ?"
+        args: list[Any] = [seq]
+        if types:
+            sql += f" AND type IN ({', '.join('?' for _ in types)})"
+            args += list(types)
+        sql += " ORDER BY seq LIMIT ?"
+        args.append(limit)
+        with self._lock:
+            rows = self.conn.execute(sql, args).fetchall()
+        return [Event(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
+
+    def last_seq(self) -> int:
+        with self._lock:
+            row = self.conn.execute("SELECT MAX(seq) FROM events").fetchone()
+        return int(row[0] or 0)
+
+    def data_version(self) -> int:
+        with self._lock:
+            return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def wait_for_events(
+        self,
+        after_seq: int,
+        timeout: float,
+        poll: float | None = None,
+        stop: threading.Event | None = None,
+    ) -> bool:
+        """Block until an event newer than ``after_seq`` exists, or ``timeout`` passes.
+
+        Commits in this process wake the waiter at once (a condition variable).
+        Commits by other processes are noticed by one watcher thread per store,
+        which reads ``PRAGMA data_version`` (a few microseconds) every
+        ``watch_interval`` seconds and wakes every waiter on a change, so many
+        idle consumers cost one small wake-up, not one each. ``poll`` lowers
+        that interval for this store. Setting ``stop`` (and calling
+        :meth:`notify`) ends the wait early.
+        """
+        if poll is not None and poll < self.watch_interval:
+            self.watch_interval = poll
+        self._ensure_watcher()
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._closed or (stop is not None and stop.is_set()):
+                return False
+            with self._cond:
+                generation = self._generation
+            if self.last_seq() > after_seq:
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            with self._cond:
+                if self._generation == generation:
+                    self._cond.wait(left)
+
+    def notify(self) -> None:
+        """Wake every waiter (used on shutdown)."""
+        with self._cond:
+            self._generation += 1
+            self._cond.notify_all()
+
+    def _ensure_watcher(self) -> None:
+        with self._cond:
+            if self._watcher is not None or self._closed:
+                return
+            self._watcher = threading.Thread(target=self._watch, name="store-watch", daemon=True)
+        self._watcher.start()
+
+    def _watch(self) -> None:
+        """Turn other processes' commits into wake-ups (see :meth:`wait_for_events`)."""
+        try:
+            version = self.data_version()
+            while not self._closed:
+                time.sleep(self.watch_interval)
+                v = self.data_version()
+                if v != version:
+                    version = v
+                    self.notify()
+        except (StoreError, sqlite3.Error):
+            return  # the store was closed under us
+
+    # -- consumer cursors
+    def cursor(self, name: str) -> int:
+        with self._lock:
+            row = self.conn.execute("SELECT seq FROM cursors WHERE name = ?", (name,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def set_cursor(self, name: str, seq: int) -> None:
+        with self.transaction() as tx:
+            tx.c.execute(
+                "INSERT INTO cursors(name, seq, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET seq = MAX(seq, excluded.seq), updated_at = excluded.updated_at",
+                (name, seq, time.time()),
+            )
+
+    def cursors(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self.conn.execute("SELECT name, seq FROM cursors").fetchall())
+
+    # -- retention
+    def prune(self, before_day: str, protect: Sequence[str] = ()) -> tuple[int, int]:
+        """Delete finished tickets and events of days before ``before_day``.
+
+        Events after the lowest consumer cursor are never deleted (the uplink's
+        unsent events among them); ``protect`` names cursors that count even if
+        they were never written (then nothing is deleted until they are).
+        Returns (tickets, events) deleted.
+        """
+        cursors = self.cursors()
+        floor = min([cursors.get(name, 0) for name in protect] + list(cursors.values()) or [0])
+        if protect and any(name not in cursors for name in protect):
+            floor = 0
+        with self.transaction() as tx:
+            t = tx.c.execute(
+                "DELETE FROM tickets WHERE day < ? AND status IN ('served', 'no_show', 'expired')",
+                (before_day,),
+            ).rowcount
+            e = tx.c.execute(
+                "DELETE FROM events WHERE day < ? AND seq <= ?", (before_day, floor)
+            ).rowcount
+            tx.c.execute("DELETE FROM sequences WHERE day < ?", (before_day,))
+        return t, e

@@ -1,0 +1,477 @@
+"""Appointment check-in: online bookings fetched for the day, redeemed for a ticket.
+
+A citizen who booked online types or scans the booking code at the kiosk (a USB
+barcode scanner types like a keyboard and ends with Enter) and gets a ticket with
+the booking's service and priority, through :meth:`Queue.issue` with
+``source="booking:CODE"``. The day's booking list is fetched from ``[appointments]
+url`` and cached in the store, so check-in works while the link is down; when the
+list cannot be fetched at all, walk-in tickets go on as always and a booking code
+gets a message saying to take a walk-in ticket.
+
+For screens: :func:`check_in` returns :class:`~kiosk.core.queue.Issued` or raises a
+:class:`BookingError` carrying a Vietnamese (``vi``) and an English (``en``) message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import requests
+
+from kiosk import __version__
+from kiosk.core.config import Config
+from kiosk.core.consumer import Consumer
+from kiosk.core.queue import Issued, Queue, QueueError
+from kiosk.core.store import Store
+
+log = logging.getLogger(__name__)
+
+#: A claim older than this with no ticket is a crash between claiming and issuing.
+CLAIM_TIMEOUT = 60.0
+CODE_RE = re.compile(r"^[A-Z0-9_-]{3,40}$")
+
+
+class BookingError(QueueError):
+    """A booking code that cannot be checked in; ``vi`` and ``en`` are for the screen."""
+
+    def __init__(self, vi: str, en: str):
+        super().__init__(f"{vi} / {en}")
+        self.vi = vi
+        self.en = en
+
+
+class UnknownBooking(BookingError):
+    """No such booking today (or it was cancelled)."""
+
+
+class UsedBooking(BookingError):
+    """The booking was already checked in."""
+
+
+class BookingsUnavailable(BookingError):
+    """Today's list was never fetched: the citizen takes a walk-in ticket."""
+
+
+class FetchError(Exception):
+    """The booking list could not be fetched; the message says why."""
+
+
+@dataclass(frozen=True)
+class Booking:
+    day: str
+    code: str
+    service: str
+    priority: bool = False
+    name: str = ""
+    slot: str = ""
+    cancelled: bool = False
+    claimed_at: float | None = None
+    ticket_id: int | None = None
+
+
+_COLS = "day, code, service, priority, name, slot, cancelled, claimed_at, ticket_id"
+
+
+def _booking(row: Any) -> Booking:
+    return Booking(
+        row[0], row[1], row[2], bool(row[3]), row[4], row[5], bool(row[6]), row[7], row[8]
+    )
+
+
+def normalise(code: str) -> str:
+    """What a person typed or a scanner sent, as stored: no spaces or line ends, capitals."""
+    return re.sub(r"\s+", "", code).upper()
+
+
+def _vn_date(day: str) -> str:
+    return date.fromisoformat(day).strftime("%d/%m/%Y")
+
+
+# ---------------------------------------------------------------------- the list
+
+
+def parse_bookings(doc: Any, cfg: Config, day: str) -> tuple[list[Booking], list[str]]:
+    """Bookings from the server's JSON (docs/uplink.md); returns (bookings, problems).
+
+    Entries that cannot be used (unknown service, bad code) are skipped and named in
+    ``problems``; the rest of the list is still used.
+    """
+    if not isinstance(doc, dict) or not isinstance(doc.get("bookings"), list):
+        raise FetchError('the reply is not {"day": …, "bookings": [...]}')
+    if doc.get("day") not in (None, day):
+        raise FetchError(f"the reply is for day {doc.get('day')!r}, not {day}")
+    services = {s.id for s in cfg.services}
+    out: list[Booking] = []
+    problems: list[str] = []
+    seen: set[str] = set()
+    for i, b in enumerate(doc["bookings"]):
+        if not isinstance(b, dict):
+            problems.append(f"bookings[{i}]: not an object")
+            continue
+        code = normalise(str(b.get("code", "")))
+        if not CODE_RE.match(code):
+            problems.append(f"bookings[{i}]: code {b.get('code')!r} is not 3–40 letters/digits")
+            continue
+        if code in seen:
+            problems.append(f"bookings[{i}]: code {code} is listed twice; the first is kept")
+            continue
+        svc = b.get("service")
+        if svc not in services:
+            problems.append(
+                f"bookings[{i}] ({code}): service {svc!r} is not one of this site's: "
+                + ", ".join(sorted(services))
+            )
+            continue
+        seen.add(code)
+        out.append(
+            Booking(
+                day=day,
+                code=code,
+                service=str(svc),
+                priority=bool(b.get("priority", False)),
+                name=str(b.get("name", ""))[:200],
+                slot=str(b.get("time", ""))[:20],
+            )
+        )
+    return out, problems
+
+
+def save_bookings(store: Store, day: str, bookings: list[Booking], now: float) -> dict[str, int]:
+    """Replace the day's cached list; bookings gone from it become cancelled.
+
+    Check-in state (claimed, ticket) of bookings still listed is kept.
+    """
+    codes = [b.code for b in bookings]
+    with store.transaction() as tx:
+        before = {
+            r[0]
+            for r in tx.c.execute(
+                "SELECT code FROM bookings WHERE day = ? AND cancelled = 0", (day,)
+            )
+        }
+        for b in bookings:
+            tx.c.execute(
+                "INSERT INTO bookings(day, code, service, priority, name, slot, cancelled, fetched_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT(day, code) DO UPDATE SET "
+                "service = excluded.service, priority = excluded.priority, name = excluded.name, "
+                "slot = excluded.slot, cancelled = 0, fetched_at = excluded.fetched_at",
+                (day, b.code, b.service, int(b.priority), b.name, b.slot, now),
+            )
+        gone = before - set(codes)
+        for code in gone:
+            tx.c.execute(
+                "UPDATE bookings SET cancelled = 1 WHERE day = ? AND code = ? AND ticket_id IS NULL",
+                (day, code),
+            )
+        tx.set_meta(f"bookings_fetched:{day}", repr(now))
+    return {"listed": len(bookings), "new": len(set(codes) - before), "cancelled": len(gone)}
+
+
+def bookings_of_day(store: Store, day: str) -> list[Booking]:
+    with store.read() as tx:
+        rows = tx.c.execute(
+            f"SELECT {_COLS} FROM bookings WHERE day = ? ORDER BY slot, code", (day,)
+        ).fetchall()
+    return [_booking(r) for r in rows]
+
+
+def fetch(
+    cfg: Config,
+    store: Store,
+    day: str,
+    *,
+    session: requests.Session | None = None,
+    clock: Callable[[], float] = time.time,
+) -> tuple[dict[str, int], list[str]]:
+    """Fetch the day's bookings from ``[appointments] url`` into the store.
+
+    Returns (counts, problems); raises FetchError with a message a technician can act on.
+    """
+    a = cfg.appointments
+    if not a.url:
+        raise FetchError("[appointments] url is empty; set the bookings server's address")
+    from kiosk.office.uplink import check_url
+
+    bad = check_url(a.url)
+    if bad:
+        raise FetchError(f"[appointments] url: {bad}")
+    s = session or requests.Session()
+    headers = {"User-Agent": f"queue-kiosk/{__version__}", "Accept": "application/json"}
+    if a.token:
+        headers["Authorization"] = f"Bearer {a.token}"
+    try:
+        r = s.get(
+            a.url,
+            params={"day": day, "site": cfg.site.id},
+            headers=headers,
+            timeout=(a.timeout, a.timeout),
+            verify=a.ca_bundle or True,
+        )
+    except requests.exceptions.SSLError:
+        raise FetchError(
+            f"the certificate of {a.url} could not be verified; if it uses a private CA "
+            "set [appointments] ca_bundle"
+        ) from None
+    except requests.exceptions.Timeout:
+        raise FetchError(f"no reply from {a.url} within {a.timeout:g} s") from None
+    except requests.exceptions.RequestException as e:
+        raise FetchError(f"cannot reach {a.url}: {type(e).__name__}") from None
+    if r.status_code in (401, 403):
+        raise FetchError(
+            f"{a.url} refused the token (HTTP {r.status_code}); check [appointments] token"
+        )
+    if r.status_code != 200:
+        raise FetchError(f"{a.url} answered HTTP {r.status_code}")
+    try:
+        doc = r.json()
+    except ValueError:
+        raise FetchError(f"{a.url} did not answer JSON") from None
+    bookings, problems = parse_bookings(doc, cfg, day)
+    counts = save_bookings(store, day, bookings, clock())
+    for p in problems:
+        log.warning("bookings: %s", p)
+    return counts, problems
+
+
+class BookingFetcher(Consumer):
+    """Fetches today's list at start and every ``refresh_minutes``; failures retry sooner.
+
+    Not an event consumer (it keeps no cursor); it lives with the consumers so the
+    runtime starts and stops it with them.
+    """
+
+    name = "bookings"
+
+    def __init__(self, cfg: Config, queue: Queue, session: requests.Session | None = None):
+        super().__init__(queue.store)
+        self.cfg = cfg
+        self.queue = queue
+        self.session = session or requests.Session()
+        self.last_ok: float | None = None
+
+    def fetch_now(self) -> dict[str, int]:
+        counts, _ = fetch(
+            self.cfg, self.store, self.queue.today(), session=self.session, clock=self.queue.clock
+        )
+        self.last_ok = self.queue.clock()
+        return counts
+
+    def _loop(self) -> None:
+        refresh = self.cfg.appointments.refresh_minutes * 60.0
+        retry = 30.0
+        while not self._stop.is_set():
+            try:
+                self.fetch_now()
+                self.last_error = None
+                retry = 30.0
+                wait = refresh
+            except Exception as e:  # the office goes on with walk-in tickets
+                self.last_error = str(e)
+                log.warning("bookings: %s; walk-in tickets only until it works", e)
+                wait = min(retry, refresh)
+                retry = min(retry * 2, refresh)
+            self._stop.wait(min(wait, self.until_next_day()))
+
+    def until_next_day(self) -> float:
+        """Seconds until the next business day starts (opening time), plus a little:
+        the new day's list is fetched as the office opens, not up to a refresh later."""
+        now = self.queue.clock()
+        local = datetime.fromtimestamp(now, self.cfg.tz)
+        start = datetime.combine(local.date(), self.cfg.open_time, self.cfg.tz)
+        if start <= local:
+            start = datetime.combine(
+                local.date() + timedelta(days=1), self.cfg.open_time, self.cfg.tz
+            )
+        return max(1.0, start.timestamp() - now + 2.0)
+
+
+# ---------------------------------------------------------------------- check-in
+
+
+def check_in(queue: Queue, code: str) -> Issued:
+    """Redeem a booking code for a ticket with the booking's service and priority.
+
+    Raises :class:`BookingError` (``vi``/``en`` messages) for an unknown, cancelled,
+    other-day or already used code, or when today's list was never fetched. Safe
+    across processes and crashes: the booking is claimed in one transaction before
+    the ticket is issued, and a ticket issued for it is found again by its source.
+    """
+    code = normalise(code)
+    store = queue.store
+    day = queue.today()
+    source = f"booking:{code}"
+    used: tuple[str, float] | None = None
+    with store.transaction() as tx:
+        now = queue.clock()
+        row = tx.c.execute(
+            f"SELECT {_COLS} FROM bookings WHERE day = ? AND code = ?", (day, code)
+        ).fetchone()
+        if row is None:
+            other = tx.c.execute(
+                "SELECT day FROM bookings WHERE code = ? AND cancelled = 0 ORDER BY day DESC",
+                (code,),
+            ).fetchone()
+            if other:
+                d = _vn_date(other[0])
+                raise UnknownBooking(
+                    f"Mã hẹn {code} dành cho ngày {d}, không phải hôm nay",
+                    f"Booking {code} is for {other[0]}, not today",
+                )
+            if not queue.cfg.appointments.enabled:
+                raise BookingsUnavailable(
+                    "Nơi đây chưa nhận lịch hẹn trực tuyến; vui lòng lấy số thường",
+                    "This office does not take online bookings; please take a walk-in ticket",
+                )
+            if tx.get_meta(f"bookings_fetched:{day}") is None:
+                raise BookingsUnavailable(
+                    "Chưa tải được danh sách lịch hẹn hôm nay; vui lòng lấy số thường",
+                    "Today's bookings could not be loaded; please take a walk-in ticket",
+                )
+            raise UnknownBooking(
+                f"Không tìm thấy mã hẹn {code}; vui lòng kiểm tra lại hoặc lấy số thường",
+                f"Booking code {code} was not found; check it or take a walk-in ticket",
+            )
+        b = _booking(row)
+        if b.cancelled:
+            raise UnknownBooking(
+                f"Lịch hẹn {code} đã bị hủy; vui lòng lấy số thường",
+                f"Booking {code} was cancelled; please take a walk-in ticket",
+            )
+        if b.ticket_id is None:
+            # A crash after issuing but before linking left the ticket unlinked: find it.
+            found = tx.c.execute(
+                "SELECT id FROM tickets WHERE day = ? AND source = ? ORDER BY id LIMIT 1",
+                (day, source),
+            ).fetchone()
+            if found:
+                tx.c.execute(
+                    "UPDATE bookings SET ticket_id = ? WHERE day = ? AND code = ?",
+                    (found[0], day, code),
+                )
+                b = Booking(**{**b.__dict__, "ticket_id": found[0]})
+        if b.ticket_id is not None:
+            t = tx.ticket(b.ticket_id)
+            used = (t.code if t else "?", t.issued_at if t else now)
+        elif b.claimed_at is not None and now - b.claimed_at < CLAIM_TIMEOUT:
+            raise UsedBooking(
+                f"Mã hẹn {code} đang được xử lý; vui lòng chờ giây lát",
+                f"Booking {code} is being checked in; please wait a moment",
+            )
+        else:
+            tx.c.execute(
+                "UPDATE bookings SET claimed_at = ? WHERE day = ? AND code = ?", (now, day, code)
+            )
+    if used is not None:
+        hhmm = datetime.fromtimestamp(used[1], queue.cfg.tz).strftime("%H:%M")
+        raise UsedBooking(
+            f"Mã hẹn {code} đã được dùng lúc {hhmm} (số {used[0]})",
+            f"Booking {code} was already used at {hhmm} (ticket {used[0]})",
+        )
+    try:
+        issued = queue.issue(b.service, priority=b.priority, source=source)
+    except BaseException:
+        with store.transaction() as tx:
+            tx.c.execute(
+                "UPDATE bookings SET claimed_at = NULL WHERE day = ? AND code = ? AND ticket_id IS NULL",
+                (day, code),
+            )
+        raise
+    with store.transaction() as tx:
+        tx.c.execute(
+            "UPDATE bookings SET ticket_id = ? WHERE day = ? AND code = ?",
+            (issued.ticket.id, day, code),
+        )
+    return issued
+
+
+# ---------------------------------------------------------------------- CLI
+
+
+def cmd_checkin(args: argparse.Namespace) -> int:
+    from kiosk.cli import emit, open_queue
+
+    q = open_queue(args)
+    r = check_in(q, args.code)
+    svc = q.service(r.ticket.service)
+    data = {
+        "code": r.ticket.code,
+        "booking": normalise(args.code),
+        "service": svc.id,
+        "service_name": svc.name,
+        "priority": r.ticket.priority,
+        "ahead": r.ahead,
+        "wait_minutes": r.wait_minutes,
+        "day": r.ticket.day,
+        "seq": r.seq,
+    }
+    wait = f", about {r.wait_minutes} min" if r.wait_minutes is not None else ""
+    emit(args, data, f"{r.ticket.code}  {svc.name}  ({r.ahead} ahead{wait})")
+    return 0
+
+
+def cmd_bookings(args: argparse.Namespace) -> int:
+    from kiosk.cli import emit, open_queue
+
+    q = open_queue(args)
+    day = q.today()
+    fetched: dict[str, Any] | None = None
+    lines = []
+    if args.fetch:
+        try:
+            counts, problems = fetch(q.cfg, q.store, day)
+        except FetchError as e:
+            raise QueueError(f"bookings not fetched: {e}") from None
+        fetched = {**counts, "problems": problems}
+        lines.append(
+            f"fetched {counts['listed']} booking(s), {counts['new']} new, "
+            f"{counts['cancelled']} cancelled"
+        )
+        lines += [f"  skipped: {p}" for p in problems]
+    items = bookings_of_day(q.store, day)
+    for b in items:
+        state = (
+            "cancelled"
+            if b.cancelled
+            else "checked in"
+            if b.ticket_id is not None
+            else "claimed"
+            if b.claimed_at is not None
+            else "waiting"
+        )
+        lines.append(f"  {b.slot or '--:--'}  {b.code:<14} {b.service:<10} {state}")
+    if not items:
+        lines.append(f"no bookings cached for {day}")
+    emit(
+        args,
+        {"day": day, "fetched": fetched, "bookings": [b.__dict__ for b in items]},
+        "\n".join(lines),
+    )
+    return 0
+
+
+def register(sub: Any) -> None:
+    """``kiosk checkin CODE`` and ``kiosk bookings [--fetch]``."""
+    from kiosk.cli import common
+
+    help = "give a ticket for an online booking code (service and priority from the booking)"
+    sp = sub.add_parser("checkin", help=help, description=help)
+    common(sp)
+    sp.add_argument("code", help="booking code as typed or scanned")
+    sp.set_defaults(func=cmd_checkin)
+    help = "list today's cached online bookings; --fetch downloads them first"
+    sp = sub.add_parser("bookings", help=help, description=help)
+    common(sp)
+    sp.add_argument("--fetch", action="store_true", help="fetch from [appointments] url first")
+    sp.set_defaults(func=cmd_bookings)
+
+
+def from_config(cfg: Config, queue: Queue) -> BookingFetcher:
+    """The booking fetcher of a running kiosk (``[appointments] enabled``)."""
+    return BookingFetcher(cfg, queue)

@@ -1,0 +1,523 @@
+"""The kiosk's side of the hall-display link: a consumer of the event log, and its drivers.
+
+:class:`DisplayLink` follows the event log from its durable cursor ("display").
+Each fresh ``ticket_called``/``ticket_recalled`` becomes a CALL frame that must be
+acknowledged before the cursor moves on, so a call is never lost to a cable fault;
+every other state change (issued, served, skipped, counters opened ...) marks the
+state dirty, and a full SNAPSHOT (current number per counter, waiting per service,
+recent calls, notice, clock) follows once the log is drained. A snapshot also opens
+every link session and answers every display that asks for one (after a reboot).
+
+A :class:`DisplayDriver` carries those messages to hardware. :class:`SerialLink`
+speaks the native protocol (docs/display-protocol.md) over pyserial: stop-and-wait
+with sequence numbers, CRC-32, ACK/NAK, an adaptive retransmission timeout with
+bounded retries, heartbeats both ways, and reopening the port with backoff when
+the USB adapter is unplugged. Another driver (e.g. Modbus RTU LED-485 counter
+boards) implements the same four methods and runs as a second consumer.
+
+Everything runs in the consumer's and the driver's own threads: the UI never waits.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import serial
+
+from display import protocol as p
+from kiosk.core.consumer import Consumer
+from kiosk.core.queue import Queue
+from kiosk.core.store import Event
+
+log = logging.getLogger(__name__)
+
+CALL_TYPES = ("ticket_called", "ticket_recalled")
+#: Events that change what the hall display shows.
+STATE_TYPES = (
+    *CALL_TYPES,
+    "ticket_issued",
+    "ticket_skipped",
+    "ticket_transferred",
+    "ticket_served",
+    "ticket_expired",
+    "counter_opened",
+    "counter_closed",
+    "day_opened",
+    "day_closed",
+)
+
+#: Retransmission: RFC 6298-style adaptive timeout, doubled on each timeout, bounded.
+RTO_INITIAL_S = 0.25
+RTO_MIN_S = 0.05
+RTO_MAX_S = 2.0
+MAX_RETRIES = 5
+REOPEN_MIN_S = 0.25
+REOPEN_MAX_S = 5.0
+READ_TIMEOUT_S = 0.2
+
+
+class LinkDown(Exception):
+    """The display cannot be reached now; the message says why (the consumer retries)."""
+
+
+class DisplayDriver:
+    """Interface of a hall or counter display output."""
+
+    #: Short name for logs, events and the durable cursor suffix.
+    name = "driver"
+
+    def is_up(self) -> bool:
+        """Whether the display is reachable right now."""
+        raise NotImplementedError
+
+    def wants_snapshot(self) -> bool:
+        """Whether the display needs the full state before anything else."""
+        return False
+
+    def poll(self) -> None:
+        """Housekeeping between events (open the port, notice link changes); never raises."""
+
+    def send_call(self, call: p.Call) -> None:
+        """Show and announce a call; returns once the display has it, else raises LinkDown."""
+        raise NotImplementedError
+
+    def send_snapshot(self, snap: p.Snapshot) -> None:
+        """Replace the display's whole state; raises LinkDown."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the port."""
+
+
+class SerialLink(DisplayDriver):
+    """The native protocol over a serial port (RS-232/RS-485 USB adapter, or a pty)."""
+
+    name = "serial"
+
+    def __init__(
+        self,
+        port: str,
+        baud: int = 115200,
+        address: int = p.ADDR_HALL,
+        *,
+        on_state: Callable[[bool, str], None] = lambda up, detail: None,
+        open_port: Callable[..., Any] | None = None,
+    ) -> None:
+        self.port = port
+        self.baud = baud
+        self.address = address
+        self.on_state = on_state
+        self._open_port = open_port or serial.Serial
+        self._ser: Any = None
+        self._lock = threading.Lock()  # one writer at a time
+        self._send_lock = threading.Lock()  # one sequenced frame in flight
+        self._cond = threading.Condition()
+        self._stop = threading.Event()
+        self._reader: threading.Thread | None = None
+        self._next_open = 0.0
+        self._open_delay = REOPEN_MIN_S
+        self._seq = 0
+        self._awaiting: int | None = None
+        self._reply: str | None = None  # "ack" or "nak" for the frame in flight
+        self._need_snapshot = True
+        self._last_heard = 0.0
+        self._last_tx = 0.0
+        self._up = False
+        self.port_error: str | None = None
+        self.srtt: float | None = None
+        self.rttvar = 0.0
+        self.rto = RTO_INITIAL_S
+        self.stats = {
+            "frames": 0,
+            "retransmits": 0,
+            "naks": 0,
+            "timeouts": 0,
+            "failures": 0,
+            "reopens": 0,
+            "bad_frames": 0,
+        }
+
+    # -- port
+    def _ensure_open(self) -> None:
+        if self._ser is not None:
+            return
+        now = time.monotonic()
+        if now < self._next_open:
+            raise LinkDown(self.port_error or f"{self.port} is not open")
+        try:
+            # exclusive: a second program on the same line (a stray `cat`, a second kiosk)
+            # would steal bytes; `kiosk doctor` sees the lock and says the port is busy.
+            ser = self._open_port(
+                self.port, self.baud, timeout=READ_TIMEOUT_S, write_timeout=2.0, exclusive=True
+            )
+        except (serial.SerialException, OSError, ValueError) as e:
+            self._next_open = now + self._open_delay
+            self._open_delay = min(self._open_delay * 2, REOPEN_MAX_S)
+            msg = f"cannot open the display port {self.port}: {e}"
+            if msg != self.port_error:
+                log.warning("%s; check the cable and [display] port", msg)
+            self.port_error = msg
+            self._set_up(False, msg)
+            raise LinkDown(msg) from None
+        self._open_delay = REOPEN_MIN_S
+        self.port_error = None
+        self._ser = ser
+        self._need_snapshot = True
+        self._stop.clear()
+        self._reader = threading.Thread(
+            target=self._read_loop, args=(ser,), name="display-link-reader", daemon=True
+        )
+        self._reader.start()
+        self._write(p.Frame(p.T_PING, 0, self.address))
+
+    def _drop_port(self, ser: Any, why: str) -> None:
+        with self._lock:
+            if self._ser is ser:
+                self._ser = None
+                self.stats["reopens"] += 1
+                self.port_error = f"display port {self.port} failed: {why}"
+                log.warning("%s; reopening", self.port_error)
+        try:
+            ser.close()
+        except Exception:  # the device may already be gone
+            pass
+        self._set_up(False, self.port_error or why)
+        with self._cond:
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        self._stop.set()
+        ser = self._ser
+        self._ser = None
+        if ser is not None:
+            try:
+                ser.close()
+            except Exception:
+                pass
+        if self._reader is not None and self._reader is not threading.current_thread():
+            self._reader.join(1.0)
+
+    def _write(self, frame: p.Frame) -> int:
+        data = p.encode_frame(frame)
+        ser = self._ser
+        if ser is None:
+            raise LinkDown(self.port_error or f"{self.port} is not open")
+        try:
+            with self._lock:
+                ser.write(data)
+                ser.flush()
+                self._last_tx = time.monotonic()
+        except (serial.SerialException, OSError) as e:
+            self._drop_port(ser, str(e))
+            raise LinkDown(f"writing to {self.port} failed: {e}") from None
+        return len(data)
+
+    # -- reader thread: replies, heartbeats, link state
+    def _read_loop(self, ser: Any) -> None:
+        decoder = p.FrameDecoder()
+        while not self._stop.is_set() and self._ser is ser:
+            try:
+                data = ser.read(ser.in_waiting or 1)
+            except (serial.SerialException, OSError, TypeError) as e:
+                if not self._stop.is_set() and self._ser is ser:
+                    self._drop_port(ser, str(e))
+                return
+            now = time.monotonic()
+            for item in decoder.feed(data) if data else ():
+                self._on_item(item, now)
+            if self._up and now - self._last_heard > p.LINK_TIMEOUT_S:
+                self._set_up(False, f"no heartbeat from the display for {p.LINK_TIMEOUT_S:.1f} s")
+            if now - self._last_tx >= p.HEARTBEAT_S:
+                try:
+                    self._write(p.Frame(p.T_PING, 0, self.address))
+                except LinkDown:
+                    return
+
+    def _on_item(self, item: p.Frame | p.BadFrame, now: float) -> None:
+        if isinstance(item, p.BadFrame):
+            self.stats["bad_frames"] += 1
+            return
+        if item.address != self.address or item.version != p.VERSION:
+            return  # another device on the line, or our own frames echoed
+        if item.type == p.T_STATUS:
+            try:
+                st = p.Status.decode(item.payload)
+            except p.ProtocolError:
+                return
+            self._last_heard = now
+            if st.need_snapshot:
+                self._need_snapshot = True
+            if not self._up:
+                self._need_snapshot = True  # a new session always starts with the full state
+                self._set_up(True, "heartbeat from the display")
+            return
+        if item.type in (p.T_ACK, p.T_NAK):
+            self._last_heard = now
+            with self._cond:
+                if self._awaiting is not None and (
+                    item.type == p.T_NAK or item.seq == self._awaiting
+                ):
+                    self._reply = "ack" if item.type == p.T_ACK else "nak"
+                    self._cond.notify_all()
+
+    def _set_up(self, up: bool, detail: str) -> None:
+        if up == self._up:
+            return
+        self._up = up
+        log.warning("display link %s: %s", "up" if up else "down", detail)
+        try:
+            self.on_state(up, detail)
+        except Exception:  # reporting must never break the link
+            log.exception("recording the display link state failed")
+
+    # -- driver interface
+    def is_up(self) -> bool:
+        return self._up and self._ser is not None
+
+    def wants_snapshot(self) -> bool:
+        return self._need_snapshot
+
+    def poll(self) -> None:
+        try:
+            self._ensure_open()
+        except LinkDown:
+            pass
+
+    def wait_up(self, timeout: float) -> bool:
+        """Wait for a heartbeat from the display (after opening the port)."""
+        deadline = time.monotonic() + timeout
+        while not self.is_up():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            self.poll()
+            time.sleep(min(0.05, left))
+        return True
+
+    def send_call(self, call: p.Call) -> None:
+        self.request(p.T_CALL, call.encode())
+
+    def send_snapshot(self, snap: p.Snapshot) -> None:
+        self.request(p.T_SNAPSHOT, snap.encode())
+        self._need_snapshot = False
+
+    def send_notice(self, text: str) -> None:
+        self.request(p.T_NOTICE, p.encode_notice(text))
+
+    def request(self, type: int, payload: bytes) -> None:
+        """Send one sequenced frame and wait for its ACK; retransmit on NAK or timeout."""
+        self._ensure_open()
+        if not self.is_up() and not self.wait_up(p.HEARTBEAT_S * 1.5):
+            raise LinkDown(f"the display on {self.port} does not answer (no heartbeat)")
+        with self._send_lock:
+            self._seq = (self._seq + 1) % 256
+            frame = p.Frame(type, self._seq, self.address, payload)
+            wire = len(p.encode_frame(frame))
+            for attempt in range(MAX_RETRIES + 1):
+                with self._cond:
+                    self._awaiting = frame.seq
+                    self._reply = None
+                sent = time.monotonic()
+                self._write(frame)
+                self.stats["frames"] += 1
+                if attempt:
+                    self.stats["retransmits"] += 1
+                timeout = self.rto + p.line_time(wire, self.baud) * 2
+                with self._cond:
+                    self._cond.wait_for(
+                        lambda: self._reply is not None or self._ser is None, timeout
+                    )
+                    reply, self._awaiting = self._reply, None
+                if reply == "ack":
+                    if attempt == 0:  # Karn: only unambiguous samples
+                        self._sample_rtt(time.monotonic() - sent - p.line_time(wire, self.baud))
+                    return
+                if self._ser is None:
+                    raise LinkDown(self.port_error or f"{self.port} closed")
+                if reply == "nak":
+                    self.stats["naks"] += 1
+                else:
+                    self.stats["timeouts"] += 1
+                    self.rto = min(self.rto * 2, RTO_MAX_S)
+            self.stats["failures"] += 1
+            self._set_up(False, f"no acknowledgement after {MAX_RETRIES + 1} tries")
+            raise LinkDown(
+                f"the display on {self.port} did not acknowledge a {p.TYPE_NAMES[type]} frame "
+                f"after {MAX_RETRIES + 1} tries"
+            )
+
+    def _sample_rtt(self, r: float) -> None:
+        r = max(0.0, r)
+        if self.srtt is None:
+            self.srtt, self.rttvar = r, r / 2
+        else:
+            self.rttvar = 0.75 * self.rttvar + 0.25 * abs(self.srtt - r)
+            self.srtt = 0.875 * self.srtt + 0.125 * r
+        self.rto = min(RTO_MAX_S, max(RTO_MIN_S, self.srtt + 4 * self.rttvar))
+
+    def metrics(self) -> dict[str, float]:
+        """Counters and gauges for the metrics exporter."""
+        return {
+            **{k: float(v) for k, v in self.stats.items()},
+            "up": float(self.is_up()),
+            "rto_seconds": self.rto,
+            "srtt_seconds": self.srtt or 0.0,
+        }
+
+
+class DisplayLink(Consumer):
+    """Consumer "display": keeps a hall display showing the queue and announcing calls."""
+
+    name = "display"
+    types = STATE_TYPES
+    min_backoff = 0.25
+    max_backoff = 5.0
+    #: Also the period at which link changes and snapshot requests are noticed.
+    idle_wait = 0.5
+    #: A full snapshot at least this often, whatever happens (self-healing).
+    snapshot_every_s = 60.0
+
+    def __init__(
+        self,
+        queue: Queue,
+        driver: DisplayDriver | None = None,
+        *,
+        call_max_age_s: float | None = None,
+        notice: str | None = None,
+        name: str | None = None,
+        port: str | None = None,
+    ) -> None:
+        super().__init__(queue.store)
+        self.queue = queue
+        cfg = queue.cfg.display
+        if name:
+            self.name = name
+        self.driver = driver or SerialLink(
+            port or cfg.port, cfg.baud, cfg.address, on_state=self._record_state
+        )
+        self.call_max_age_s = float(
+            call_max_age_s if call_max_age_s is not None else cfg.get("call_max_age", 120)
+        )
+        self.notice = notice if notice is not None else str(cfg.get("notice", ""))
+        self.dirty = True
+        self._last_snapshot = 0.0
+        self.skipped_stale = 0
+
+    def _record_state(self, up: bool, detail: str) -> None:
+        self.queue.record("display_link", state="up" if up else "down", detail=detail)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        super().stop(timeout)
+        self.driver.close()
+
+    # -- consumer hooks
+    def save_after(self, event: Event) -> bool:
+        """Save the cursor right after a call only, not after every event.
+
+        A staff call commits ``ticket_served`` and ``ticket_called`` together; saving
+        the cursor (an fsync) after the first would delay the CALL frame by a disk
+        write. Re-handling the other events after a crash only marks the state dirty
+        again, so leaving their cursor to the end of the pass costs nothing.
+        """
+        return event.type in CALL_TYPES
+
+    def handle(self, event: Event) -> None:
+        self.dirty = True
+        if event.type not in CALL_TYPES:
+            return
+        age = self.queue.clock() - event.at
+        if age > self.call_max_age_s:
+            # Announcing a call minutes late would send citizens to the wrong counter;
+            # the snapshot that follows shows the state as it is now.
+            self.skipped_stale += 1
+            log.info("not announcing %s (%.0f s old); the snapshot covers it", event.code, age)
+            return
+        if self.driver.wants_snapshot():
+            # Calls from this one on are still to be sent (and announced): keep them out.
+            self.driver.send_snapshot(self.snapshot(before_seq=event.seq))
+            self._last_snapshot = time.monotonic()
+        pl = event.payload
+        self.driver.send_call(
+            p.Call(
+                code=event.code or "",
+                counter=int(pl.get("counter") or 0),
+                service=str(pl.get("service") or ""),
+                recall=event.type == "ticket_recalled",
+                call_id=event.seq,
+                at=int(event.at),
+            )
+        )
+
+    def on_idle(self) -> None:
+        self.driver.poll()
+        if not self.driver.is_up():
+            return  # the first heartbeat after a fault asks for the snapshot
+        due = time.monotonic() - self._last_snapshot >= self.snapshot_every_s
+        if self.dirty or due or self.driver.wants_snapshot():
+            try:
+                self.driver.send_snapshot(self.snapshot())
+            except LinkDown as e:
+                log.info("snapshot not delivered: %s", e)
+                return
+            self.dirty = False
+            self._last_snapshot = time.monotonic()
+
+    # -- the state
+    def snapshot(self, before_seq: int | None = None) -> p.Snapshot:
+        """The whole state a display shows, from the store as it is now.
+
+        Its recent calls stop before ``before_seq``: a display never announces the
+        calls in a snapshot, so calls not yet sent as CALL frames must not be in it.
+        """
+        st = self.queue.status()
+        now = self.queue.clock()
+        offset = datetime.fromtimestamp(now, self.queue.cfg.tz).utcoffset()
+        return p.Snapshot(
+            state_id=st["last_seq"],
+            clock=p.Clock(int(now), int(offset.total_seconds() // 60) if offset else 0),
+            site=self.queue.cfg.site.name,
+            counters=tuple(
+                p.CounterState(c["id"], c["name"], c["current"] or "", bool(c["open"]))
+                for c in st["counters"]
+            ),
+            services=tuple(
+                p.ServiceState(s["id"], s["name"], int(s["waiting"])) for s in st["services"]
+            ),
+            recent=tuple(self.recent_calls(st["day"], before_seq=before_seq)),
+            notice=self.notice,
+        )
+
+    def recent_calls(
+        self, day: str, n: int = p.MAX_RECENT_CALLS, before_seq: int | None = None
+    ) -> list[p.Call]:
+        """Today's last ``n`` calls and recalls before ``before_seq``, newest first."""
+        if before_seq is None:
+            before_seq = self.cursor + 1
+        with self.store.read() as tx:
+            rows = tx.c.execute(
+                "SELECT seq, at, type, code, payload FROM events "
+                "WHERE type IN ('ticket_called', 'ticket_recalled') AND day = ? AND seq < ? "
+                "ORDER BY seq DESC LIMIT ?",
+                (day, before_seq, n),
+            ).fetchall()
+        import json
+
+        out = []
+        for seq, at, type_, code, payload in rows:
+            pl = json.loads(payload)
+            out.append(
+                p.Call(
+                    code or "",
+                    int(pl.get("counter") or 0),
+                    str(pl.get("service") or ""),
+                    type_ == "ticket_recalled",
+                    int(seq),
+                    int(at),
+                )
+            )
+        return out

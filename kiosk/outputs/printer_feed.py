@@ -1,0 +1,231 @@
+"""The printer consumer: every issued ticket is printed, or flagged and printed later.
+
+It follows ``ticket_issued`` from its durable cursor (name ``printer``). For each
+ticket it asks the printer's status, sends the ticket, asks again, and records
+the verdict with ``Queue.record_print``: ``ticket_printed``, or
+``ticket_print_failed`` with the ticket flagged ``print_status = failed``.
+
+A fault (paper out, offline, unplugged, timeout) is never raised to the event
+loop: the cursor moves on so the next citizen is not held up, and the UI applies
+``[printer] on_fault``. Flagged tickets of today that are still waiting are
+printed again (marked *IN LẠI · REPRINT*) when the printer is back: at start,
+after a ticket went through, and on each status check (every ``status_seconds``
+while all is well, every 2 s while the printer is down).
+
+Changes of the printer's state become ``printer_status`` events (``ok``,
+``paper_near_end``, ``paper_out``, ``offline``, ``unknown`` and a ``detail``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+from kiosk.core.consumer import Consumer
+from kiosk.core.queue import Queue
+from kiosk.core.store import Event, StoreError, Ticket
+from printer.connection import Link, PrinterFault, open_link
+from printer.job import TicketPrinter, info_from_ticket, layout_from_config
+from printer.status import FAULTS, Status, recorded
+
+log = logging.getLogger(__name__)
+
+#: Seconds between status checks and reprint attempts while the printer is down.
+FAULT_RETRY = 2.0
+#: After a printer left a status question unanswered, skip the question before
+#: each ticket (it would cost STATUS_TIMEOUT on the citizen's wait) for this long.
+SILENT_RECHECK = 300.0
+
+
+class PrinterConsumer(Consumer):
+    """Prints tickets from the event log; see the module docstring."""
+
+    name = "printer"
+    types = ("ticket_issued",)
+    min_backoff = 0.5
+    max_backoff = 10.0
+
+    def __init__(
+        self,
+        queue: Queue,
+        uri: str | None = None,
+        link: Link | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ):
+        super().__init__(queue.store)
+        self.queue = queue
+        cfg = queue.cfg
+        self.link = link or open_link(uri or cfg.printer.uri, float(cfg.printer.timeout))
+        self.printer = TicketPrinter(
+            self.link,
+            layout_from_config(cfg),
+            str(cfg.printer.cut),
+            int(cfg.printer.feed_lines),
+        )
+        self.monotonic = monotonic
+        self.status_interval = float(cfg.printer.status_seconds)
+        #: The state last written as a printer_status event (from the store at start).
+        last = recorded(queue.store)
+        self.state: str | None = last.state if last else None
+        self.silent_until = 0.0
+        self.next_check = 0.0
+        self.printed = 0
+        self.failed = 0
+        #: Tickets that could not be drawn (a bug): not retried until a restart.
+        self.undrawable: set[int] = set()
+
+    # ------------------------------------------------------------------ status
+    def check(self, force: bool = False) -> Status:
+        """Ask the printer; write a ``printer_status`` event when the state changed.
+
+        A printer that left the last question unanswered is not asked again for
+        :data:`SILENT_RECHECK` seconds (each question would cost the status timeout).
+        """
+        if not force and self.monotonic() < self.silent_until:
+            return Status("unknown", "the printer does not report its status")
+        try:
+            st = self.link.status()
+        except PrinterFault as f:
+            st = Status(f.state, f.detail)
+        if st.state == "unknown" and self.link.can_read:
+            self.silent_until = self.monotonic() + SILENT_RECHECK
+        if not (st.state == "unknown" and self.state in FAULTS):
+            # "No answer" does not clear a fault seen when sending; a ticket that
+            # goes through does (print_ticket).
+            self.note(st)
+        return st
+
+    def note(self, st: Status) -> None:
+        if st.state != self.state:
+            log.info("printer: %s (%s)", st.state, st.detail)
+            self.queue.record("printer_status", state=st.state, detail=st.detail)
+            self.state = st.state
+        if st.fault:
+            self.next_check = min(self.next_check, self.monotonic() + FAULT_RETRY)
+        self.idle_wait = FAULT_RETRY if st.fault else min(5.0, self.status_interval)
+
+    # ------------------------------------------------------------------ printing
+    def handle(self, event: Event) -> None:
+        tid = int(event.payload.get("ticket_id", -1))
+        with self.store.read() as tx:
+            t = tx.ticket(tid)
+        if t is None or t.print_status == "printed":
+            return  # pruned, or printed already (by a reprint pass or `kiosk print`)
+        p = event.payload
+        self.print_ticket(t, p.get("ahead"), p.get("wait_minutes"))
+
+    def print_ticket(
+        self,
+        t: Ticket,
+        ahead: int | None,
+        wait_minutes: int | None,
+        reprint: bool = False,
+    ) -> bool | None:
+        """Print one stored ticket and record the verdict; True when it came out, False
+        on a printer fault, None when the ticket could not be drawn (a bug, not the
+        printer: it is flagged and the next tickets go on)."""
+        cfg = self.queue.cfg
+        at = datetime.fromtimestamp(self.queue.clock(), cfg.tz) if reprint else None
+        try:
+            info = info_from_ticket(cfg, t, ahead, wait_minutes, at)
+            before = self.check()
+            if before.fault:
+                raise PrinterFault(before.state, before.detail)
+            self.printer.print(info)
+            after = self.check()
+            if after.state == "unknown" and self.state in FAULTS:
+                self.note(
+                    Status("unknown", "a ticket went out; the printer does not report status")
+                )
+            if after.state == "paper_out":
+                # The roll ended during this ticket: it is cut short or blank.
+                raise PrinterFault("paper_out", "the paper ran out while printing this ticket")
+            if after.fault:
+                # Cover opened or an error during the ticket: it did not come out whole.
+                raise PrinterFault(after.state, f"{after.detail} (while printing this ticket)")
+        except PrinterFault as f:
+            self.note(Status(f.state, f.detail))
+            if t.print_status != "failed":
+                # Once per ticket: retries of a flagged ticket during a long outage
+                # would otherwise write an event every few seconds.
+                self.queue.record_print(t.id, False, f.detail)
+            self.failed += 1
+            log.warning("printer: ticket %s not printed: %s", t.code, f.detail)
+            return False
+        except StoreError:
+            raise  # the consumer retries the event after a pause
+        except Exception as e:
+            # Not the printer: a bug or bad data drawing this ticket. Flag it and go on,
+            # so one ticket cannot hold up every later one.
+            log.exception("printer: ticket %s cannot be drawn", t.code)
+            self.undrawable.add(t.id)
+            if t.print_status != "failed":
+                self.queue.record_print(t.id, False, f"the ticket could not be drawn: {e}")
+            self.failed += 1
+            return None
+        self.queue.record_print(t.id, True, "reprinted" if reprint else "")
+        self.printed += 1
+        return True
+
+    # ------------------------------------------------------------------ recovery
+    def backlog(self) -> list[Ticket]:
+        """Today's tickets still waiting whose print failed or never finished."""
+        today = self.queue.today()
+        with self.store.read() as tx:
+            return [
+                t
+                for t in tx.tickets_to_print()
+                if t.day == today and t.status == "waiting" and t.id not in self.undrawable
+            ]
+
+    def ahead_now(self, t: Ticket) -> int:
+        """People still before a waiting ticket in its service (for a reprint)."""
+        prio = self.queue.cfg.queue.priority_enabled
+        # The order counters call in (kiosk.core.store.Tx.next_waiting): priority first,
+        # then queue_key, then id.
+        before = "(queue_key < ? OR (queue_key = ? AND id < ?))"
+        if prio and t.priority:
+            before += " AND priority = 1"
+        elif prio:
+            before = f"(priority = 1 OR {before})"
+        sql = (
+            "SELECT COUNT(*) FROM tickets WHERE day = ? AND service = ? AND status = 'waiting' "
+            f"AND {before}"
+        )
+        with self.store.read() as tx:
+            row = tx.c.execute(sql, (t.day, t.service, t.queue_key, t.queue_key, t.id)).fetchone()
+        return int(row[0])
+
+    def reprint(self) -> int:
+        """Print flagged tickets, oldest first, stopping at the first failure."""
+        done = 0
+        for t in self.backlog():
+            ok = self.print_ticket(t, self.ahead_now(t), None, reprint=t.print_status == "failed")
+            if ok is False:
+                break  # the printer is down again; the rest wait for the next check
+            done += bool(ok)
+        return done
+
+    def on_idle(self) -> None:
+        now = self.monotonic()
+        pending = self.backlog()
+        # With tickets waiting for paper and the printer not known to be down, try at
+        # once (the last ticket went through); otherwise only when a check is due.
+        if now < self.next_check and not (pending and self.state not in FAULTS):
+            return
+        st = self.check()
+        if pending and not st.fault:
+            self.reprint()
+        down = self.state in FAULTS
+        self.next_check = self.monotonic() + (FAULT_RETRY if down else self.status_interval)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        super().stop(timeout)
+        self.link.close()
+
+
+def from_config(queue: Queue, uri: str | None = None) -> PrinterConsumer:
+    """The printer consumer of ``[printer]`` (``uri`` replaces ``[printer] uri``)."""
+    return PrinterConsumer(queue, uri=uri)

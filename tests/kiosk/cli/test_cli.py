@@ -1,0 +1,176 @@
+"""The kiosk command: JSON outputs, exit codes, and messages without tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kiosk.cli import main
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "q.db"
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    rc = main(list(args))
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def test_issue_json_has_code_service_and_ahead(
+    capsys: pytest.CaptureFixture[str], db: Path
+) -> None:
+    rc, out, _ = run(capsys, "issue", "hotich", "--db", str(db), "--json")
+    first = json.loads(out)
+    rc2, out2, _ = run(capsys, "issue", "hotich", "--priority", "--db", str(db), "--json")
+    second = json.loads(out2)
+    assert rc == rc2 == 0
+    assert (first["code"], first["service"], first["ahead"]) == ("A001", "hotich", 0)
+    assert (second["code"], second["priority"], second["ahead"]) == ("A002", True, 0)
+
+
+def test_call_json_ticket_is_code_or_null_when_nobody_waits(
+    capsys: pytest.CaptureFixture[str], db: Path
+) -> None:
+    run(capsys, "issue", "chungthuc", "--db", str(db))
+    rc, out, _ = run(capsys, "call", "2", "--db", str(db), "--json")
+    assert rc == 0 and json.loads(out)["ticket"] == "B001"
+    rc, out, _ = run(capsys, "call", "2", "--db", str(db), "--json")
+    assert rc == 0 and json.loads(out)["ticket"] is None
+
+
+def test_staff_commands_work_end_to_end(capsys: pytest.CaptureFixture[str], db: Path) -> None:
+    d = ["--db", str(db), "--json"]
+    run(capsys, "issue", "hotich", *d)
+    run(capsys, "issue", "hotich", *d)
+    assert json.loads(run(capsys, "call", "1", *d)[1])["ticket"] == "A001"
+    assert json.loads(run(capsys, "recall", "1", *d)[1])["recall_count"] == 1
+    assert json.loads(run(capsys, "skip", "1", *d)[1]) == {
+        "counter": 1,
+        "skipped": "A001",
+        "ticket": "A002",
+    }
+    assert json.loads(run(capsys, "transfer", "1", "chungthuc", *d)[1])["service"] == "chungthuc"
+    assert json.loads(run(capsys, "call", "3", *d)[1])["ticket"] == "A002"
+    assert json.loads(run(capsys, "finish", "3", *d)[1])["ticket"] == "A002"
+    assert json.loads(run(capsys, "rate", "3", "3", *d)[1])["rating"] == 3
+    status = json.loads(run(capsys, "status", *d)[1])
+    assert status["by_status"] == {"no_show": 1, "served": 1}
+
+
+def test_events_json_lines_have_seq_type_at_and_code(
+    capsys: pytest.CaptureFixture[str], db: Path
+) -> None:
+    run(capsys, "issue", "hotich", "--db", str(db))
+    run(capsys, "call", "1", "--db", str(db))
+    rc, out, _ = run(capsys, "events", "--db", str(db), "--json")
+    lines = [json.loads(x) for x in out.splitlines()]
+    assert rc == 0 and [e["type"] for e in lines] == [
+        "day_opened",
+        "ticket_issued",
+        "ticket_called",
+    ]
+    assert all({"seq", "type", "at", "code"} <= e.keys() for e in lines)
+    assert lines[1]["code"] == "A001" and lines[2]["counter"] == 1
+    rc, out, _ = run(capsys, "events", "--db", str(db), "--json", "--since", str(lines[1]["seq"]))
+    assert [json.loads(x)["type"] for x in out.splitlines()] == ["ticket_called"]
+
+
+@pytest.mark.parametrize(
+    "args,words",
+    [
+        (["issue", "nope"], ['unknown service "nope"', "hotich"]),
+        (["call", "9"], ['unknown counter "9"', "1, 2, 3, 4, 5"]),
+        (["call", "ba"], ['unknown counter "ba"']),
+        (["transfer", "1", "nope"], ['unknown service "nope"']),
+    ],
+)
+def test_unknown_service_or_counter_exits_2_with_message(
+    capsys: pytest.CaptureFixture[str], db: Path, args: list[str], words: list[str]
+) -> None:
+    rc, out, err = run(capsys, *args, "--db", str(db))
+    assert rc == 2 and out == ""
+    for w in words:
+        assert w in err
+
+
+def test_refused_operation_exits_1_and_changes_nothing(
+    capsys: pytest.CaptureFixture[str], db: Path
+) -> None:
+    run(capsys, "issue", "hotich", "--db", str(db))
+    before = run(capsys, "events", "--db", str(db), "--json")[1]
+    rc, _, err = run(capsys, "recall", "1", "--db", str(db))
+    assert rc == 1 and "no called ticket to recall" in err
+    assert run(capsys, "events", "--db", str(db), "--json")[1] == before
+
+
+def test_broken_config_exits_2_without_traceback(tmp_path: Path, db: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[site]\nname = 'x'\nnmae = 'y'\n", encoding="utf-8")
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kiosk.cli",
+            "issue",
+            "hotich",
+            "--config",
+            str(bad),
+            "--db",
+            str(db),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert r.returncode == 2 and "site.nmae: unknown key (did you mean 'name'?)" in r.stderr
+    assert "Traceback" not in r.stderr and not db.exists()
+
+
+def test_unwritable_database_is_a_message_not_a_traceback(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    r = subprocess.run(
+        [sys.executable, "-m", "kiosk.cli", "status", "--db", str(blocker / "x" / "q.db")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert r.returncode == 1 and "--db PATH" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_config_from_environment_is_used(
+    capsys: pytest.CaptureFixture[str], db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = (
+        (ROOT / "config" / "example.toml")
+        .read_text(encoding="utf-8")
+        .replace('prefix = "A"', 'prefix = "H"')
+    )
+    site = tmp_path / "site.toml"
+    site.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("KIOSK_CONFIG", str(site))
+    rc, out, _ = run(capsys, "issue", "hotich", "--db", str(db), "--json")
+    assert json.loads(out)["code"] == "H001"
+
+
+def test_demo_day_runs_headless_and_writes_its_record(tmp_path: Path) -> None:
+    out = tmp_path / "sim"
+    r = subprocess.run(
+        [sys.executable, "-m", "kiosk.cli", "sim", "--headless", "--demo", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=240,
+    )
+    assert r.returncode == 0, r.stderr
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["issued"] > 20 and summary["transferred"] >= 1

@@ -1,0 +1,311 @@
+"""The kiosk's display link against the real display receiver, over real ptys with a noisy relay."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from display import protocol as p
+from display.ptylink import PtyRelay
+from display.receiver import Receiver
+from display.state import HallState
+from kiosk.compose import Overrides, start_consumers, stop_consumers
+from kiosk.core.queue import Queue, QueueError
+from kiosk.outputs.display_feed import RTO_MAX_S, DisplayLink, LinkDown, SerialLink
+
+
+def wait_for(cond: Callable[[], bool], timeout: float = 15.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class Display:
+    """The display end in this process: receiver + state, recording announced calls."""
+
+    def __init__(self, port: Path) -> None:
+        self.port = port
+        self.announced: list[p.Call] = []
+        self.shown_codes: set[str] = set()
+        self.state = HallState()
+        self.receiver = Receiver(str(port), self.state, on_call=self.announced.append)
+        self.receiver.start()
+
+    def reboot(self) -> None:
+        self.receiver.stop()
+        self.state = HallState()
+        self.receiver = Receiver(str(self.port), self.state, on_call=self.announced.append)
+        self.receiver.start()
+
+    def shown(self) -> dict[int, str]:
+        v = self.state.view()
+        codes = {c.id: c.current for c in v.counters}
+        self.shown_codes.update(c for c in codes.values() if c)
+        self.shown_codes.update(c.code for c in v.recent)
+        return codes
+
+
+@pytest.fixture
+def line(tmp_path: Path) -> Iterator[PtyRelay]:
+    relay = PtyRelay(tmp_path).start()
+    yield relay
+    relay.stop()
+
+
+@pytest.fixture
+def display(line: PtyRelay) -> Iterator[Display]:
+    d = Display(line.display_port)
+    yield d
+    d.receiver.stop()
+
+
+@pytest.fixture
+def link(queue: Queue, line: PtyRelay) -> Iterator[DisplayLink]:
+    lk = DisplayLink(queue, port=str(line.kiosk_port))
+    lk.start()
+    yield lk
+    lk.stop()
+
+
+def kiosk_view(queue: Queue) -> tuple[dict[int, str], dict[str, int]]:
+    st = queue.status()
+    return (
+        {c["id"]: c["current"] or "" for c in st["counters"]},
+        {s["id"]: s["waiting"] for s in st["services"]},
+    )
+
+
+def converged(queue: Queue, display: Display) -> bool:
+    counters, waiting = kiosk_view(queue)
+    v = display.state.view()
+    return (
+        v.link_up
+        and display.shown() == counters
+        and {s.id: s.waiting for s in v.services} == waiting
+    )
+
+
+def called_events(queue: Queue) -> list[tuple[str, int, bool]]:
+    evs = queue.store.events_since(0, 10000, types=("ticket_called", "ticket_recalled"))
+    return [(e.code or "", e.payload["counter"], e.type == "ticket_recalled") for e in evs]
+
+
+def announced(display: Display) -> list[tuple[str, int, bool]]:
+    return [(c.code, c.counter, c.recall) for c in display.announced]
+
+
+def test_calls_reach_the_display_in_order_and_are_announced_once(queue, display, link):
+    for _ in range(4):
+        queue.issue("hotich")
+    queue.issue("datdai")
+    queue.call_next(1)
+    queue.call_next(2)
+    queue.recall(1)
+    queue.call_next(4)
+    wait_for(lambda: converged(queue, display), what="display to show the kiosk state")
+    wait_for(lambda: len(display.announced) == 4, what="4 announcements")
+    assert announced(display) == called_events(queue)
+    assert announced(display)[2] == ("A001", 1, True)  # the recall is announced again
+    v = display.state.view()
+    assert v.site == queue.cfg.site.name
+    assert [c.code for c in v.recent[:3]] == ["C001", "A001", "A002"]
+    assert link.cursor == queue.store.last_seq() or link.cursor > 0
+    # The retransmission timeout adapted down from its 250 ms start to this fast line.
+    assert link.driver.srtt is not None and link.driver.rto < 0.25
+    ups = [e for e in queue.store.events_since(0, types=("display_link",))]
+    assert ups and ups[0].payload["state"] == "up"
+
+
+def test_noisy_line_converges_and_never_shows_a_number_that_was_not_called(
+    queue, display, link, line
+):
+    line.set_noise(drop=0.0007, duplicate=0.0007, corrupt=0.0007)
+    rng = random.Random(4)
+    stop = threading.Event()
+    bad: list[str] = []
+
+    def watch() -> None:
+        while not stop.is_set():
+            display.shown()
+            called = {c for c, _, _ in called_events(queue)}
+            bad.extend(sorted(display.shown_codes - called))
+            time.sleep(0.01)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    for _ in range(40):
+        op = rng.random()
+        try:
+            if op < 0.45:
+                queue.issue(rng.choice(["hotich", "chungthuc", "tracuu", "datdai"]))
+            elif op < 0.8:
+                queue.call_next(rng.choice([1, 2, 3, 4]))
+            elif op < 0.9:
+                queue.recall(rng.choice([1, 2, 3, 4]))
+            else:
+                queue.skip(rng.choice([1, 2, 3, 4]))
+        except QueueError:
+            pass
+        time.sleep(rng.random() * 0.05)
+    wait_for(lambda: converged(queue, display), timeout=40, what="convergence on a noisy line")
+    wait_for(lambda: len(display.announced) == len(called_events(queue)), timeout=30)
+    stop.set()
+    watcher.join()
+    assert not bad, f"display showed codes never called: {bad}"
+    assert announced(display) == called_events(queue)
+    assert line.stats["corrupted"] > 0 and line.stats["dropped"] > 0
+    assert link.driver.stats["retransmits"] > 0  # the noise really hit the protocol
+
+
+def test_unplug_and_replug_does_not_block_the_kiosk_and_catches_up(queue, display, link, line):
+    queue.issue("hotich")
+    queue.issue("hotich")
+    queue.call_next(1)
+    wait_for(lambda: converged(queue, display))
+    line.unplug()
+    wait_for(lambda: not display.state.view().link_up, what="display to notice the loss")
+    t0 = time.perf_counter()
+    queue.call_next(2)  # staff keep working while the cable is out
+    queue.issue("chungthuc")
+    assert time.perf_counter() - t0 < 0.5
+    wait_for(
+        lambda: any(
+            e.payload["state"] == "down"
+            for e in queue.store.events_since(0, types=("display_link",))
+        ),
+        what="a display_link down event",
+    )
+    assert display.shown()[2] == ""  # the display still shows its last state
+    line.plug()
+    wait_for(lambda: converged(queue, display), timeout=20, what="catch-up after replug")
+    # A snapshot may show a call before its CALL frame arrives: wait for the voice too.
+    wait_for(lambda: len(display.announced) == len(called_events(queue)), what="announcements")
+    assert announced(display) == called_events(queue)
+    states = [e.payload["state"] for e in queue.store.events_since(0, types=("display_link",))]
+    assert states[-3:] == ["up", "down", "up"]
+
+
+def test_display_reboot_mid_day_gets_the_full_state_without_repeating_calls(queue, display, link):
+    for _ in range(3):
+        queue.issue("hotich")
+    queue.call_next(1)
+    queue.call_next(2)
+    wait_for(lambda: converged(queue, display) and len(display.announced) == 2)
+    before = len(display.announced)
+    display.reboot()
+    assert display.state.view().counters == ()
+    wait_for(lambda: converged(queue, display), what="rebooted display to catch up")
+    v = display.state.view()
+    assert [c.code for c in v.recent] == ["A002", "A001"]
+    time.sleep(0.3)
+    assert len(display.announced) == before  # the snapshot's calls are not spoken again
+    queue.call_next(1)
+    wait_for(lambda: len(display.announced) == before + 1)
+
+
+def test_calls_older_than_the_limit_are_shown_but_not_announced(
+    queue, display, line, clock, tmp_path
+):
+    link = DisplayLink(queue, port=str(line.kiosk_port), call_max_age_s=60)
+    queue.issue("hotich")
+    queue.issue("hotich")
+    queue.call_next(1)
+    clock.advance(600)  # the link was down for ten minutes
+    queue.call_next(2)
+    link.start()
+    try:
+        wait_for(lambda: converged(queue, display) and len(display.announced) == 1)
+        time.sleep(0.3)
+        assert announced(display) == [("A002", 2, False)]
+        assert link.skipped_stale == 1
+        assert [c.code for c in display.state.view().recent] == ["A002", "A001"]
+    finally:
+        link.stop()
+
+
+def test_missing_port_is_reported_without_blocking_and_names_the_port(queue, tmp_path):
+    drv = SerialLink(str(tmp_path / "no-such-port"))
+    t0 = time.perf_counter()
+    with pytest.raises(LinkDown, match="no-such-port"):
+        drv.send_call(p.Call("A001", 1))
+    assert time.perf_counter() - t0 < 0.2
+    with pytest.raises(LinkDown, match="no-such-port"):  # backing off: refused at once
+        drv.send_call(p.Call("A001", 1))
+    drv.close()
+
+
+def test_a_display_that_sends_no_heartbeat_is_refused_quickly(queue, line):
+    # The kiosk's end is open but nothing answers on the other side.
+    drv = SerialLink(str(line.kiosk_port))
+    t0 = time.perf_counter()
+    with pytest.raises(LinkDown, match="does not answer"):
+        drv.send_call(p.Call("A001", 1))
+    assert time.perf_counter() - t0 < 3.0
+    drv.close()
+
+
+def test_a_display_that_never_acknowledges_gets_bounded_retries_with_growing_timeouts(queue, line):
+    import serial
+
+    states: list[bool] = []
+    fake = serial.Serial(str(line.display_port), 115200, timeout=0.05)
+    stop = threading.Event()
+
+    def heartbeats_only() -> None:  # alive, but drops every frame it is sent
+        while not stop.is_set():
+            fake.write(p.encode_frame(p.Frame(p.T_STATUS, 0, 0, p.Status().encode())))
+            fake.read(4096)
+            stop.wait(0.3)
+
+    t = threading.Thread(target=heartbeats_only, daemon=True)
+    t.start()
+    drv = SerialLink(str(line.kiosk_port), on_state=lambda up, d: states.append(up))
+    try:
+        assert drv.wait_up(3)
+        drv.rto = 0.05
+        t0 = time.perf_counter()
+        with pytest.raises(LinkDown, match="after 6 tries"):
+            drv.send_call(p.Call("A001", 1))
+        took = time.perf_counter() - t0
+        assert drv.stats["frames"] == 6 and drv.stats["retransmits"] == 5
+        assert drv.stats["timeouts"] == 6
+        assert 0.05 * (1 + 2 + 4 + 8 + 16) <= took < 6  # doubled each time, bounded
+        assert drv.rto == RTO_MAX_S  # 0.05 doubled six times is 3.2 s, capped
+        assert states == [True, False]
+    finally:
+        stop.set()
+        t.join()
+        drv.close()
+        fake.close()
+
+
+def test_runtime_starts_the_display_link_on_the_override_port(cfg, queue, display, line):
+    consumers = start_consumers(cfg, queue, Overrides(display_port=str(line.kiosk_port)))
+    try:
+        assert [c.name for c in consumers if isinstance(c, DisplayLink)] == ["display"]
+        queue.issue("hotich")
+        queue.call_next(1)
+        wait_for(lambda: converged(queue, display))
+    finally:
+        stop_consumers(consumers)
+
+
+def test_a_port_held_by_another_program_is_reported_not_shared(queue, line):
+    import serial
+
+    other = serial.Serial(str(line.kiosk_port), exclusive=True)
+    drv = SerialLink(str(line.kiosk_port))
+    try:
+        with pytest.raises(LinkDown, match="lock"):
+            drv.send_call(p.Call("A001", 1))
+    finally:
+        drv.close()
+        other.close()
