@@ -41,6 +41,18 @@ def _address(s: str) -> int:
     return v
 
 
+def _counter(s: str) -> int:
+    try:
+        v = int(s)
+    except ValueError:
+        v = -1
+    if not 1 <= v <= 254:
+        raise argparse.ArgumentTypeError(
+            f"{s!r} is not a counter number; give the counter called to, 1–254 (e.g. 3)"
+        )
+    return v
+
+
 def _baud(s: str) -> int:
     try:
         v = int(s)
@@ -138,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("say", help="announce one call through the speakers and exit")
     s.add_argument("code", help="ticket code, e.g. A025")
-    s.add_argument("counter", type=int, help="counter number")
+    s.add_argument("counter", type=_counter, help="counter number, 1–254")
     _voice_args(s)
     return ap
 

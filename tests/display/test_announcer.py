@@ -189,6 +189,21 @@ def test_say_speaks_one_call_through_the_cli(tiny_voice):
     assert r.stdout.strip() == "♪ Xin mời công dân có số a hai mươi lăm đến quầy số ba"
 
 
+@pytest.mark.parametrize("counter", ["-1", "0", "255", "ba"])
+def test_say_to_an_impossible_counter_is_refused_in_one_line_without_a_traceback(counter):
+    r = subprocess.run(
+        [sys.executable, "-m", "display.cli", "say", "A025", counter],
+        cwd=ROOT,
+        env=dict(os.environ, SDL_AUDIODRIVER="dummy"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr and r.stdout == ""
+    assert f"{counter!r} is not a counter number" in r.stderr and "1–254" in r.stderr
+
+
 def test_make_voice_into_a_folder_it_cannot_write_says_how_to_choose_another(tmp_path):
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")
