@@ -182,10 +182,8 @@ def cmd_prune(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     q = open_queue(args)
     s = q.status()
-    lines = [
-        f"{s['site']} — {s['day']}: {s['issued']} issued, "
-        + ", ".join(f"{k} {v}" for k, v in sorted(s["by_status"].items()))
-    ]
+    counts = "".join(f", {k} {v}" for k, v in sorted(s["by_status"].items()))
+    lines = [f"{s['site']} — {s['day']}: {s['issued']} issued{counts}"]
     for c in s["counters"]:
         lines.append(
             f"  {c['name']:<10} {'open' if c['open'] else 'closed':<7} {c['current'] or '—'}"
@@ -195,6 +193,12 @@ def cmd_status(args: argparse.Namespace) -> int:
         lines.append(f"  {sv['name']:<36} waiting {sv['waiting']}{pr}")
     if s["print_pending"]:
         lines.append(f"  {s['print_pending']} ticket(s) not printed yet")
+    if s["not_printed"]:
+        lines.append(
+            f"  {len(s['not_printed'])} ticket(s) not printed (stale); `kiosk print CODE` prints one:"
+        )
+        for t in s["not_printed"]:
+            lines.append(f"    {t['code']:<6} {t['detail'] or t['reason']}")
     emit(args, s, "\n".join(lines))
     return EXIT_OK
 

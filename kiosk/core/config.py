@@ -138,6 +138,13 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "status_seconds": _f(
             "int", 30, "Seconds between status checks while idle (paper, cover)", min=2, max=3600
         ),
+        "late_print_seconds": _f(
+            "int",
+            90,
+            "Seconds after issuing during which a ticket is still printed by itself",
+            min=5,
+            max=3600,
+        ),
     },
     "display": {
         "port": _f("str", "/dev/hall-display", "Serial port of the hall display link"),

@@ -34,11 +34,23 @@ EVENT_TYPES = (
     "ticket_expired",
     "ticket_printed",
     "ticket_print_failed",
+    "ticket_not_printed",
     "counter_opened",
     "counter_closed",
 )
 
 SHARED_KEY = "*"
+#: Why a ticket is not printed automatically (``ticket_not_printed`` ``reason``), in
+#: plain words for ``kiosk status``. A ticket that is no longer waiting has its
+#: status as the reason (``called``, ``served``, ``no_show``, ``expired``).
+NOT_PRINTED = {
+    "called": "already called to a counter",
+    "served": "already served",
+    "no_show": "already skipped as a no-show",
+    "expired": "expired (the day closed before it was printed)",
+    "another_day": "issued on another business day",
+    "too_late": "too late: issued more than [printer] late_print_seconds ago",
+}
 RATINGS = {3: "Rất hài lòng", 2: "Hài lòng", 1: "Chưa hài lòng"}
 
 
@@ -423,6 +435,45 @@ class Queue:
             if not done:
                 self.close_day()
 
+    def stale_reason(self, t: Ticket) -> str | None:
+        """Why a ticket must not be printed automatically now, or None to print it.
+
+        A ticket is printed by itself only while it is still waiting, on its own
+        business day, and within ``[printer] late_print_seconds`` of being issued
+        (the time a citizen plausibly still stands at the kiosk). Anything else is
+        printed only on demand (``kiosk print CODE``); see docs/printers.md.
+        """
+        if t.status != "waiting":
+            return t.status if t.status in NOT_PRINTED else "served"
+        now = self.clock()
+        if t.day != business_day(self.cfg, now):
+            return "another_day"
+        if now - t.issued_at > float(self.cfg.printer.late_print_seconds):
+            return "too_late"
+        return None
+
+    def record_not_printed(self, ticket_id: int, reason: str) -> None:
+        """A ticket the printer will not print by itself (:meth:`stale_reason`).
+
+        It stays in the queue and on the screen; ``kiosk print CODE`` prints it.
+        """
+        with self.store.transaction() as tx:
+            now = self.clock()
+            t = tx.ticket(ticket_id)
+            if t is None:
+                raise QueueError(f"no ticket with id {ticket_id}")
+            tx.update_ticket(t.id, print_status="not_printed")
+            self._event(
+                tx,
+                "ticket_not_printed",
+                now,
+                t.day,
+                t,
+                reason=reason,
+                detail=NOT_PRINTED.get(reason, reason),
+                age_seconds=round(now - t.issued_at, 1),
+            )
+
     def record_print(self, ticket_id: int, ok: bool, detail: str = "") -> None:
         """The printer consumer's verdict on one ticket: printed, or failed (flagged for reprint)."""
         with self.store.transaction() as tx:
@@ -479,6 +530,21 @@ class Queue:
                     }
                 )
             tickets = tx.tickets_of_day(day)
+            # Why each not-printed ticket was left to `kiosk print` (newest verdict wins).
+            reasons = {
+                e.payload.get("ticket_id"): str(e.payload.get("reason", ""))
+                for e in tx.events_of_day(day, ("ticket_not_printed",))
+            }
+        not_printed = [
+            {
+                "code": t.code,
+                "status": t.status,
+                "reason": reasons.get(t.id, ""),
+                "detail": NOT_PRINTED.get(reasons.get(t.id, ""), ""),
+            }
+            for t in tickets
+            if t.print_status == "not_printed"
+        ]
         by_status: dict[str, int] = {}
         for t in tickets:
             by_status[t.status] = by_status.get(t.status, 0) + 1
@@ -489,7 +555,8 @@ class Queue:
             "services": services,
             "issued": len(tickets),
             "by_status": by_status,
-            "print_pending": sum(1 for t in tickets if t.print_status != "printed"),
+            "print_pending": sum(1 for t in tickets if t.print_status in ("pending", "failed")),
+            "not_printed": not_printed,
             "last_seq": self.store.last_seq(),
             "at": datetime.fromtimestamp(self.clock(), UTC).isoformat(timespec="seconds"),
         }

@@ -139,7 +139,7 @@ class Ticket:
     counter: int | None
     recall_count: int
     transfer_count: int
-    print_status: str  # pending, printed, failed
+    print_status: str  # pending, printed, failed, not_printed (left to `kiosk print`)
     rating: int | None
     source: str
 
@@ -305,10 +305,25 @@ class Tx:
         ]
 
     def tickets_to_print(self) -> list[Ticket]:
+        """Tickets whose print is pending or failed (not those printed or left to
+        ``kiosk print``); the first condition matches the partial index."""
         return [
             Ticket.from_row(r)
-            for r in self.c.execute(f"{_SELECT_TICKET} WHERE print_status != 'printed' ORDER BY id")
+            for r in self.c.execute(
+                f"{_SELECT_TICKET} WHERE print_status != 'printed' "
+                "AND print_status != 'not_printed' ORDER BY id"
+            )
         ]
+
+    def events_of_day(self, day: str, types: Sequence[str]) -> list[Event]:
+        """The events of some types written for one business day, in order."""
+        marks = ", ".join("?" for _ in types)
+        rows = self.c.execute(
+            "SELECT seq, at, day, type, code, payload FROM events "
+            f"WHERE type IN ({marks}) AND day = ? ORDER BY seq",
+            (*types, day),
+        ).fetchall()
+        return [Event(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
 
     # -- counters
     def counter_state(self, counter: int) -> tuple[bool, int | None, int | None]:

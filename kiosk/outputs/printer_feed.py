@@ -12,6 +12,13 @@ printed again (marked *IN LẠI · REPRINT*) when the printer is back: at start,
 after a ticket went through, and on each status check (every ``status_seconds``
 while all is well, every 2 s while the printer is down).
 
+Never a stale ticket: before printing (the first time or again) the ticket must
+still be waiting, be of today, and be younger than ``[printer] late_print_seconds``
+(:meth:`Queue.stale_reason`). Otherwise it is recorded once as
+``ticket_not_printed`` with the reason (``print_status = not_printed``), listed by
+``kiosk status``, and left to ``kiosk print CODE``. After an outage or a reboot
+the printer therefore does not pour out tickets for people who are long gone.
+
 Changes of the printer's state become ``printer_status`` events (``ok``,
 ``paper_near_end``, ``paper_out``, ``offline``, ``unknown`` and a ``detail``).
 """
@@ -73,6 +80,7 @@ class PrinterConsumer(Consumer):
         self.next_check = 0.0
         self.printed = 0
         self.failed = 0
+        self.not_printed = 0
         #: Tickets that could not be drawn (a bug): not retried until a restart.
         self.undrawable: set[int] = set()
 
@@ -111,8 +119,10 @@ class PrinterConsumer(Consumer):
         tid = int(event.payload.get("ticket_id", -1))
         with self.store.read() as tx:
             t = tx.ticket(tid)
-        if t is None or t.print_status == "printed":
-            return  # pruned, or printed already (by a reprint pass or `kiosk print`)
+        if t is None or t.print_status in ("printed", "not_printed"):
+            return  # pruned, printed already (reprint pass, `kiosk print`), or left to it
+        if self.skip_stale(t):
+            return
         p = event.payload
         self.print_ticket(t, p.get("ahead"), p.get("wait_minutes"))
 
@@ -169,16 +179,31 @@ class PrinterConsumer(Consumer):
         self.printed += 1
         return True
 
+    def skip_stale(self, t: Ticket) -> bool:
+        """Record a ticket that must not be printed by itself; True when it was stale."""
+        reason = self.queue.stale_reason(t)
+        if reason is None:
+            return False
+        self.queue.record_not_printed(t.id, reason)
+        self.not_printed += 1
+        log.info(
+            "printer: ticket %s not printed (%s); `kiosk print %s` prints it",
+            t.code,
+            reason,
+            t.code,
+        )
+        return True
+
     # ------------------------------------------------------------------ recovery
     def backlog(self) -> list[Ticket]:
-        """Today's tickets still waiting whose print failed or never finished."""
-        today = self.queue.today()
+        """Tickets still to print automatically: pending or failed, and not stale.
+
+        Stale ones (called, served, expired, another day, too late) are recorded as
+        not printed on the way, once each, so they leave the backlog for good.
+        """
         with self.store.read() as tx:
-            return [
-                t
-                for t in tx.tickets_to_print()
-                if t.day == today and t.status == "waiting" and t.id not in self.undrawable
-            ]
+            waiting = [t for t in tx.tickets_to_print() if t.id not in self.undrawable]
+        return [t for t in waiting if not self.skip_stale(t)]
 
     def ahead_now(self, t: Ticket) -> int:
         """People still before a waiting ticket in its service (for a reprint)."""

@@ -39,7 +39,14 @@ from kiosk.ui.screens import Model
 log = logging.getLogger(__name__)
 
 #: Event types the screen follows.
-WATCHED = ("ticket_printed", "ticket_print_failed", "printer_status", "day_closed", "day_opened")
+WATCHED = (
+    "ticket_printed",
+    "ticket_print_failed",
+    "ticket_not_printed",
+    "printer_status",
+    "day_closed",
+    "day_opened",
+)
 #: Seconds without input after which the loop polls at the idle rate.
 ACTIVE_SECONDS = 5.0
 #: Seconds between housekeeping ticks (closing the day at closing time).
@@ -502,6 +509,9 @@ class KioskApp:
             self.model.set_printer(str(p.get("state", "unknown")), str(p.get("detail", "")), now)
         elif ev.type in ("ticket_printed", "ticket_print_failed"):
             self.model.print_verdict(int(p.get("ticket_id", -1)), ev.type == "ticket_printed", now)
+        elif ev.type == "ticket_not_printed":
+            # Stale, not a printer fault: the number is on screen, nothing is wrong.
+            self.model.print_verdict(int(p.get("ticket_id", -1)), False, now, fault=False)
 
     def draw(self, force: bool = False) -> None:
         """Draw a frame if anything visible changed (the model, or the minute)."""

@@ -338,9 +338,11 @@ class Model:
         self.until = now + self.cfg.ui.result_seconds
         self._go("refused", now)
 
-    def print_verdict(self, ticket_id: int, ok: bool, now: float) -> None:
-        """The printer consumer printed (or failed to print) a ticket."""
-        self.last_print_failed = not ok
+    def print_verdict(self, ticket_id: int, ok: bool, now: float, fault: bool = True) -> None:
+        """The printer consumer printed (or failed to print) a ticket; ``fault`` False
+        when it was left unprinted on purpose (stale), which is no printer trouble."""
+        if ok or fault:
+            self.last_print_failed = not ok
         p = self.pending
         if p is not None and p.ticket_id == ticket_id:
             p.printed = ok

@@ -118,3 +118,46 @@ def test_the_example_site_prints_with_its_printer_settings(tmp_path: Path) -> No
     assert layout.header == list(cfg.site.ticket_header)
     # The cut the site asks for is the last command of a job.
     assert raster.finish(cfg.printer.cut, cfg.printer.feed_lines).endswith(b"\x1dV\x01")
+
+
+def test_stale_tickets_are_listed_with_their_reason_and_print_only_on_demand(
+    capsys, tmp_path: Path
+) -> None:
+    """The issue's repro: a served and an expired ticket are not printed at start-up;
+    `kiosk status` (and --json) says why; `kiosk print CODE` still prints one."""
+    from kiosk.core.queue import Queue
+    from kiosk.core.store import Store
+    from kiosk.outputs.printer_feed import PrinterConsumer
+
+    db = str(tmp_path / "q.db")
+    folder = tmp_path / "png"
+    for argv in (("issue", "hotich"), ("call", "1"), ("finish", "1"), ("issue", "hotich")):
+        assert run(capsys, *argv, "--db", db)[0] == 0
+    assert run(capsys, "close-day", "--db", db)[0] == 0
+    store = Store(db)
+    try:
+        consumer = PrinterConsumer(
+            Queue(load(ROOT / "config" / "example.toml"), store), uri=f"png:{folder}"
+        )
+        consumer.run_once()
+        consumer.on_idle()
+        consumer.link.close()
+    finally:
+        store.close()
+    assert list(folder.glob("*.png")) == []
+    rc, out, _ = run(capsys, "status", "--db", db)
+    assert rc == 0
+    assert "2 ticket(s) not printed" in out and "kiosk print CODE" in out
+    assert "A001   already served" in out and "A002   expired" in out
+    rc, out, _ = run(capsys, "status", "--db", db, "--json")
+    s = json.loads(out)
+    assert [(t["code"], t["reason"]) for t in s["not_printed"]] == [
+        ("A001", "served"),
+        ("A002", "expired"),
+    ]
+    assert s["print_pending"] == 0
+    rc, out, _ = run(capsys, "print", "A002", "--db", db, "--printer", f"png:{folder}")
+    assert rc == 0 and "A002 printed" in out
+    assert [p.name for p in folder.glob("*.png")] == ["0001-A002.png"]
+    s = json.loads(run(capsys, "status", "--db", db, "--json")[1])
+    assert [t["code"] for t in s["not_printed"]] == ["A001"]

@@ -16,7 +16,6 @@ from kiosk.outputs.printer_feed import FAULT_RETRY, PrinterConsumer
 from printer import raster
 from printer.job import info_from_ticket
 from printer.status import issuing_paused, latest
-
 from tests.printer.fakes import FakePrinter
 
 
@@ -207,14 +206,16 @@ def test_flagged_tickets_of_today_still_waiting_are_reprinted_at_start(
         consumer.run_once()
         consumer.on_idle()
         assert len(wait_jobs(fake, 2)) == 2
+        # a was called meanwhile, old expired at the weekend: recorded, not printed.
         assert [queue.ticket(x.code).print_status for x in (a, b, c)] == [
-            "failed",
+            "not_printed",
             "printed",
             "printed",
         ]
-        assert queue.ticket(old.code, day="2026-11-27").print_status == "failed"
+        assert queue.ticket(old.code, day="2026-11-27").print_status == "not_printed"
         reprinted = [(code, d) for (_, code, d) in events(queue, "ticket_printed")]
         assert reprinted == [(b.code, "reprinted"), (c.code, "")]
+        assert sorted(not_printed(queue)) == sorted([(old.code, "expired"), (a.code, "called")])
     finally:
         consumer.link.close()
 
@@ -371,3 +372,133 @@ def test_a_flagged_ticket_goes_out_right_after_the_next_ticket_goes_through(
     assert decoded_is(
         jobs[0], consumer, queue, second, ahead=issued.ahead, wait_minutes=issued.wait_minutes
     )
+
+
+# ---------------------------------------------------------------- never a stale ticket
+
+
+def not_printed(queue: Queue) -> list[tuple[str | None, str]]:
+    """(code, reason) of each ticket_not_printed event, in order."""
+    return [
+        (e.code, str(e.payload["reason"]))
+        for e in queue.store.events_since(0, limit=10000)
+        if e.type == "ticket_not_printed"
+    ]
+
+
+def test_a_ticket_served_before_the_printer_got_to_it_is_not_printed_but_recorded(
+    queue: Queue, consumer: PrinterConsumer, fake: FakePrinter
+) -> None:
+    queue.issue("hotich")
+    queue.call_next(1)
+    queue.finish(1)
+    queue.issue("hotich")
+    queue.call_next(2)  # called, not yet served: the citizen is at the counter
+    consumer.run_once()
+    consumer.on_idle()
+    time.sleep(0.2)
+    assert fake.jobs == []
+    assert print_status(queue, "A001") == print_status(queue, "A002") == "not_printed"
+    assert not_printed(queue) == [("A001", "served"), ("A002", "called")]
+    # Nothing is lost: the tickets and their numbers stay as they were.
+    assert queue.ticket("A001").status == "served" and queue.ticket("A002").status == "called"
+
+
+def test_an_expired_ticket_is_not_printed_after_close_day(
+    queue: Queue, consumer: PrinterConsumer, fake: FakePrinter
+) -> None:
+    queue.issue("hotich")
+    queue.close_day()
+    consumer.run_once()
+    consumer.on_idle()
+    time.sleep(0.2)
+    assert fake.jobs == []
+    assert not_printed(queue) == [("A001", "expired")]
+    # Once: later passes do not record it again.
+    consumer.on_idle()
+    assert consumer.run_once() == 0 and len(not_printed(queue)) == 1
+
+
+def test_yesterdays_ticket_is_not_printed_the_next_morning(
+    queue: Queue, fake: FakePrinter, mono: Mono, clock
+) -> None:
+    clock.set_local(queue.cfg, "2026-11-30T16:59:30")
+    queue.issue("hotich")  # the kiosk was switched off right after
+    clock.set_local(queue.cfg, "2026-12-01T07:30:00")  # and on again the next morning
+    consumer = PrinterConsumer(queue, uri=f"file:{fake.link_path}", monotonic=mono)
+    try:
+        consumer.run_once()
+        consumer.on_idle()
+        time.sleep(0.2)
+        assert fake.jobs == []
+        assert not_printed(queue) == [("A001", "another_day")]
+        assert queue.ticket("A001", day="2026-11-30").print_status == "not_printed"
+    finally:
+        consumer.link.close()
+
+
+def test_after_a_printer_outage_tickets_older_than_late_print_seconds_are_not_printed(
+    queue: Queue, consumer: PrinterConsumer, fake: FakePrinter, mono: Mono, clock
+) -> None:
+    assert queue.cfg.printer.late_print_seconds == 90
+    fake.state = "paper_out"
+    queue.issue("hotich")  # A001: failed, and its citizen leaves with the number on screen
+    consumer.run_once()
+    clock.advance(60)
+    queue.issue("hotich")  # A002: failed, 60 s later
+    consumer.run_once()
+    assert print_status(queue, "A001") == print_status(queue, "A002") == "failed"
+    clock.advance(31)  # A001 is now 91 s old, A002 31 s
+    fake.state = "ok"
+    fake.power_cycle()
+    mono.t += FAULT_RETRY
+    consumer.on_idle()
+    jobs = wait_jobs(fake, 1)
+    time.sleep(0.2)
+    assert len(fake.jobs) == 1
+    at = datetime.fromtimestamp(queue.clock(), queue.cfg.tz)
+    assert decoded_is(jobs[0], consumer, queue, "A002", reprint_at=at, ahead=1)
+    assert print_status(queue, "A001") == "not_printed"
+    assert print_status(queue, "A002") == "printed"
+    assert not_printed(queue) == [("A001", "too_late")]
+    assert queue.ticket("A001").status == "waiting"  # still in the queue
+
+
+def test_a_kiosk_restarted_minutes_later_does_not_print_the_tickets_issued_meanwhile(
+    queue: Queue, fake: FakePrinter, mono: Mono, clock
+) -> None:
+    queue.issue("hotich")  # issued by `kiosk issue` while the kiosk was down
+    clock.advance(120)
+    queue.issue("hotich")
+    consumer = PrinterConsumer(queue, uri=f"file:{fake.link_path}", monotonic=mono)
+    try:
+        consumer.run_once()
+        consumer.on_idle()
+        assert len(wait_jobs(fake, 1)) == 1
+        time.sleep(0.2)
+        assert len(fake.jobs) == 1
+        assert print_status(queue, "A001") == "not_printed"
+        assert print_status(queue, "A002") == "printed"
+    finally:
+        consumer.link.close()
+
+
+def test_a_fresh_ticket_still_prints_up_to_late_print_seconds(
+    queue: Queue, consumer: PrinterConsumer, fake: FakePrinter, clock
+) -> None:
+    queue.issue("hotich")
+    clock.advance(90)  # exactly the limit: still printed
+    consumer.run_once()
+    assert len(wait_jobs(fake, 1)) == 1
+    assert print_status(queue, "A001") == "printed" and not_printed(queue) == []
+
+
+def test_late_print_seconds_from_the_site_file_is_used(
+    cfg, queue: Queue, consumer: PrinterConsumer, fake: FakePrinter, clock
+) -> None:
+    cfg.printer["late_print_seconds"] = 10
+    queue.issue("hotich")
+    clock.advance(11)
+    consumer.run_once()
+    time.sleep(0.2)
+    assert fake.jobs == [] and not_printed(queue) == [("A001", "too_late")]
