@@ -30,6 +30,7 @@ lint: venv
 	$(VENV)/bin/ruff check kiosk printer display central tests bench
 	$(VENV)/bin/ruff format --check kiosk printer display central tests bench
 	$(VENV)/bin/mypy kiosk printer display central
+	$(VENV)/bin/lint-imports --no-logo --cache-dir .import_linter_cache
 
 format: venv
 	$(VENV)/bin/ruff format kiosk printer display central tests bench
@@ -43,4 +44,4 @@ bench: venv
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) $(SIM_OUT) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) $(SIM_OUT) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache build *.egg-info

@@ -216,7 +216,6 @@ def _dispatch(args: argparse.Namespace) -> int:
         return EXIT_OK if played and played.audible else 1
     # run
     from display.app import App, Options
-    from display.render import REGULAR, font_path
     from display.siteconfig import DisplaySettings, SiteConfigError, read
 
     site = DisplaySettings()
@@ -229,8 +228,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(f"hall-display: {e}", file=sys.stderr)
             return EXIT_USAGE
 
+    from printer.fonts import font_path
+
     try:
-        font_path(REGULAR)
+        font_path()
     except FileNotFoundError as e:
         print(f"hall-display: {e}", file=sys.stderr)
         return EXIT_USAGE

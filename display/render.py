@@ -7,23 +7,13 @@ redraw that only changes the clock costs little. Vietnamese first, English secon
 
 from __future__ import annotations
 
-import os
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
 import pygame
 
 from display.state import View
-
-HERE = Path(__file__).resolve().parent
-#: Where fonts are looked for, in order: the packaged copy, then the system's DejaVu.
-FONT_DIRS = (
-    HERE / "data" / "fonts",
-    HERE.parent / "printer" / "data" / "fonts",
-    Path("/usr/share/fonts/truetype/dejavu"),
-)
-REGULAR, BOLD = "DejaVuSans.ttf", "DejaVuSans-Bold.ttf"
+from printer.fonts import font_path
 
 BG = (12, 32, 64)
 PANEL = (20, 48, 92)
@@ -46,21 +36,6 @@ def _bytes(surf: pygame.Surface) -> int:
     return surf.get_width() * surf.get_height() * surf.get_bytesize()
 
 
-def font_path(name: str = REGULAR) -> Path:
-    """The first font file found (``$HALL_DISPLAY_FONT_DIR`` first); raises FileNotFoundError."""
-    dirs = list(FONT_DIRS)
-    env = os.environ.get("HALL_DISPLAY_FONT_DIR")
-    if env:
-        dirs.insert(0, Path(env))
-    for d in dirs:
-        if (d / name).is_file():
-            return d / name
-    raise FileNotFoundError(
-        f"font {name} not found in {', '.join(map(str, dirs))}; reinstall the package "
-        "or install fonts-dejavu-core"
-    )
-
-
 class Renderer:
     """Draws a :class:`~display.state.View` on a surface."""
 
@@ -72,7 +47,7 @@ class Renderer:
             OrderedDict()
         )
         self._cached_bytes = 0
-        self.paths = {False: str(font_path(REGULAR)), True: str(font_path(BOLD))}
+        self.paths = {False: str(font_path(False)), True: str(font_path(True))}
         self.notice_x = 0.0
         self.notice_rect = pygame.Rect(0, int(self.h * 0.93), self.w, self.h - int(self.h * 0.93))
 

@@ -9,8 +9,7 @@ URI                                          connection
 ``file:PATH``                                :class:`FileLink` (an ``escpos.printer.File``
                                              opened read-write: /dev/usb/lp0, a pty, a file)
 ``cups:QUEUE``                               ``escpos.printer.LP`` (``lp -d QUEUE -o raw``)
-``dummy:``                                   ``escpos.printer.Dummy`` (keeps the bytes)
-``png:DIR``                                  :class:`PngPrinter`: each ticket as a PNG in DIR
+``dummy:``, ``png:DIR``                      the virtual printers, in ``printer.virtual``
 ==========================================  ==============================================
 
 Every operation has a timeout (``[printer] timeout``): python-escpos's ``Usb``
@@ -27,128 +26,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from escpos.escpos import Escpos
-from escpos.printer import LP, Dummy, File, Network, Serial, Usb
+from escpos.printer import LP, File, Network, Serial, Usb
 
-from printer import raster
-from printer.status import (
-    ASK_OFFLINE_CAUSE,
-    ASK_PAPER,
-    ASK_PRINTER,
-    OFFLINE,
-    Status,
-    interpret,
-    is_status_byte,
-)
+from printer.link import CHUNK, Link, PrinterFault
 from printer.uri import PrinterUriError, Target, parse
-
-#: Longest wait for one status answer; a printer answers within a few milliseconds.
-STATUS_TIMEOUT = 0.3
-#: Bytes handed to the connection at a time (4 KB: 57 dot rows at 80 mm).
-CHUNK = 4096
-
-
-class PrinterFault(Exception):
-    """The printer cannot take the job now (unplugged, offline, timeout, paper out)."""
-
-    def __init__(self, state: str, detail: str):
-        super().__init__(detail)
-        self.state = state
-        self.detail = detail
-
-
-class Link:
-    """One printer: open lazily, write bytes, ask status. Subclasses set :attr:`printer`."""
-
-    #: Whether this kind of connection can carry an answer back from the printer.
-    can_read = False
-
-    def __init__(self, uri: str, printer: Escpos, timeout: float):
-        self.uri = uri
-        self.printer = printer
-        self.timeout = timeout
-        self.opened = False
-        #: The ticket code of the job being sent (the PNG printer names files by it).
-        self.job_name = "ticket"
-
-    def describe(self) -> str:
-        return self.uri
-
-    def open(self) -> None:
-        if not self.opened:
-            try:
-                self.printer.open()
-            except Exception as e:
-                raise PrinterFault("offline", f"{self.describe()} cannot be opened: {e}") from None
-            self.opened = True
-
-    def close(self) -> None:
-        if self.opened:
-            self.opened = False
-            try:
-                self.printer.close()
-            except Exception:  # closing a dead connection: nothing more to do
-                pass
-
-    def write(self, data: bytes) -> None:
-        """Hand bytes to the connection (python-escpos ``_raw``), in pieces of
-        :data:`CHUNK` bytes so the timeout measures a printer that stopped taking
-        data, not one that takes a long ticket slowly."""
-        self.open()
-        try:
-            for i in range(0, len(data), CHUNK):
-                self.printer._raw(data[i : i + CHUNK])
-        except PrinterFault:
-            self.close()
-            raise
-        except Exception as e:
-            self.close()
-            raise PrinterFault("offline", f"{self.describe()}: sending failed: {e}") from None
-
-    def end_job(self) -> None:
-        """Called after each ticket (LP sends the job, PNG writes the file)."""
-
-    def read(self, timeout: float) -> bytes:
-        """Bytes the printer sent back within ``timeout`` (empty: none)."""
-        return b""
-
-    def ask(self, *questions: bytes) -> list[int | None]:
-        """DLE EOT questions sent together (one round trip); one answer byte each, in
-        order, or None for those not answered within the status timeout."""
-        self.open()
-        try:
-            for _ in range(8):  # a late answer to an earlier question is not this one's
-                if not self.read(0):
-                    break
-        except Exception as e:
-            self.close()
-            raise PrinterFault("offline", f"{self.describe()}: reading failed: {e}") from None
-        self.write(b"".join(questions))
-        got = b""
-        deadline = time.monotonic() + min(STATUS_TIMEOUT, self.timeout)
-        try:
-            while len(got) < len(questions):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                got += self.read(left)
-        except Exception as e:
-            self.close()
-            raise PrinterFault("offline", f"{self.describe()}: reading failed: {e}") from None
-        return [got[i] if i < len(got) else None for i in range(len(questions))]
-
-    def status(self) -> Status:
-        """Online and paper status; unknown when the connection cannot answer."""
-        if not self.can_read:
-            self.open()
-            return Status("unknown", f"{self.describe()}: this connection gives no status")
-        printer, paper = self.ask(ASK_PRINTER, ASK_PAPER)
-        if printer is None:
-            return interpret(None, None, None)
-        cause = None
-        if is_status_byte(printer) and printer & OFFLINE:
-            (cause,) = self.ask(ASK_OFFLINE_CAUSE)
-        return interpret(printer, cause, paper)
+from printer.virtual import DummyLink, PngLink
 
 
 class UsbLink(Link):
@@ -361,91 +243,6 @@ class CupsLink(Link):
             raise PrinterFault("offline", f"{self.describe()}: lp failed: {e}") from None
 
 
-class DummyLink(Link):
-    def __init__(self, uri: str, target: Target, timeout: float):
-        super().__init__(uri, Dummy(), timeout)
-
-    def describe(self) -> str:
-        return "no printer (dummy:)"
-
-
-class PngPrinter(Escpos):
-    """The simulator's printer: decodes each job's raster and writes it as a PNG.
-
-    Its state comes from ``DIR/.printer-state`` (ok, paper_near_end, paper_out,
-    offline, silent), written by :func:`printer.sim.set_state`, so the simulator and
-    tests can take paper out mid-day and see the kiosk react as to a real printer.
-    """
-
-    def __init__(self, folder: Path):
-        super().__init__()
-        self.folder = folder
-        self.buffer = bytearray()
-        self.name = "ticket"
-        self.answer: bytes = b""
-
-    def state(self) -> str:
-        from printer.sim import state
-
-        return state(self.folder)
-
-    def open(self, raise_not_found: bool = True) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self._device = True  # type: ignore[assignment]
-
-    def _raw(self, msg: bytes) -> None:
-        state = self.state()
-        if msg.startswith(b"\x10\x04"):
-            for i in range(0, len(msg) - 2, 3):  # several questions in one write
-                self.answer += _png_answer(state, msg[i + 2])
-            return
-        if state == "offline":
-            raise PrinterFault("offline", f"simulated printer {self.folder} is offline")
-        if state == "paper_out":
-            raise PrinterFault("paper_out", "the paper roll is empty; load a new roll")
-        self.buffer += msg
-
-    def _read(self) -> bytes:
-        data, self.answer = self.answer, b""
-        return data
-
-    def end_job(self) -> Path | None:
-        data, self.buffer = bytes(self.buffer), bytearray()
-        if not data:
-            return None
-        n = len(list(self.folder.glob("*.png"))) + 1
-        path = self.folder / f"{n:04d}-{self.name}.png"
-        raster.decode(data).save(path)
-        return path
-
-
-def _png_answer(state: str, n: int) -> bytes:
-    if state == "silent":
-        return b""
-    online = 0x12 | (0x08 if state in ("offline", "paper_out") else 0)
-    cause = 0x12 | (0x20 if state == "paper_out" else 0x04 if state == "offline" else 0)
-    paper = 0x12 | (0x60 if state == "paper_out" else 0x0C if state == "paper_near_end" else 0)
-    return bytes(({1: online, 2: cause, 4: paper}.get(n, 0),))
-
-
-class PngLink(Link):
-    can_read = True
-
-    def __init__(self, uri: str, target: Target, timeout: float):
-        self.png = PngPrinter(Path(target.where))
-        super().__init__(uri, self.png, timeout)
-
-    def describe(self) -> str:
-        return f"simulated printer {self.png.folder}"
-
-    def read(self, timeout: float) -> bytes:
-        return self.png._read()
-
-    def end_job(self) -> None:
-        self.png.name = self.job_name
-        self.png.end_job()
-
-
 KINDS: dict[str, type[Link]] = {
     "usb": UsbLink,
     "serial": SerialLink,
@@ -466,4 +263,4 @@ def open_link(uri: str, timeout: float = 5.0) -> Link:
     return KINDS[target.kind](uri, target, timeout)
 
 
-__all__ = ["Link", "PrinterFault", "PrinterUriError", "open_link"]
+__all__ = ["CHUNK", "Link", "PrinterFault", "PrinterUriError", "open_link"]

@@ -29,13 +29,13 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from kiosk.core.config import Config, ConfigError, find_config, load
+from printer.uri import PrinterUriError
+from printer.uri import parse as parse_printer_uri
 
 SYS = Path("/sys")
 PROC = Path("/proc")
-DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
 #: Below this much free space the store cannot be trusted to commit; warn earlier.
 DISK_FAIL_BYTES = 20 * 1024 * 1024
@@ -195,23 +195,6 @@ def check_disk(ctx: Context) -> Check:
 # ---------------------------------------------------------------- printer
 
 
-def printer_target(uri: str) -> tuple[str, str, dict[str, str]]:
-    """(kind, where, options) of a printer URI: usb, serial, file, tcp, cups, none."""
-    parts = urlsplit(uri)
-    scheme = parts.scheme.lower()
-    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-    rest = uri.split(":", 1)[1].split("?", 1)[0] if ":" in uri else ""
-    if scheme == "tcp":
-        return "tcp", parts.netloc, query
-    if scheme in ("serial", "file"):
-        return scheme, rest.removeprefix("//"), query
-    if scheme == "usb":
-        return "usb", rest, query
-    if scheme == "cups":
-        return "cups", rest, query
-    return "none", scheme, query
-
-
 def usb_present(vid_pid: str) -> Path | None:
     """The sysfs folder of a plugged-in USB device ``VID:PID``, or None."""
     vid, _, pid = vid_pid.lower().partition(":")
@@ -225,6 +208,9 @@ def usb_present(vid_pid: str) -> Path | None:
             return dev
     return None
 
+
+#: URI schemes of the virtual printers (printer/virtual.py): nothing to check.
+VIRTUAL_PRINTERS = ("dummy", "png")
 
 #: How each printer state (printer/status.py) counts for the doctor, and what to do.
 PRINTER_STATES = {
@@ -289,8 +275,12 @@ def check_printer(ctx: Context) -> Check:
     if ctx.cfg is None:
         return Check(name, "skip", "no valid site file")
     uri = str(ctx.cfg.printer.uri)
-    kind, where, _ = printer_target(uri)
-    if kind == "none":
+    try:
+        target = parse_printer_uri(uri)
+    except PrinterUriError as e:
+        return fail(name, str(e), "correct [printer] uri in the site file")
+    kind, where = target.kind, target.where
+    if kind in VIRTUAL_PRINTERS:
         return ok(name, f"{uri}: no real printer (simulator or test setting)")
     if kind == "usb":
         dev = usb_present(where)
@@ -526,12 +516,13 @@ def font_chars(path: Path) -> set[int]:
 
 
 def ui_font() -> Path | None:
-    try:
-        from kiosk.ui.fonts import font_path
+    """The font the screen, the tickets and the hall display draw with (``printer.fonts``)."""
+    from printer.fonts import font_path
 
-        return Path(font_path())
-    except Exception:
-        return DEJAVU if DEJAVU.is_file() else None
+    try:
+        return font_path()
+    except FileNotFoundError:
+        return None
 
 
 def check_fonts(ctx: Context, font: Path | None = None) -> Check:

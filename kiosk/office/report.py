@@ -20,7 +20,6 @@ from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -315,32 +314,12 @@ def write_csv(report: Report, path: str | Path) -> None:
 
 BLUE, GREEN, RED, ORANGE, GREY = "#2b6cb0", "#2f9e44", "#c92a2a", "#e8590c", "#868e96"
 LIGHT_GREEN, INK, RULE = "#8ce99a", "#212529", "#dee2e6"
-SYSTEM_FONTS = Path("/usr/share/fonts/truetype/dejavu")
 
 
-def font_path(bold: bool = False) -> str:
-    """A TTF with every Vietnamese letter: the one the printer ships, or DejaVu Sans."""
-    try:
-        from printer.fonts import font_path as shipped  # type: ignore[import-not-found]
-
-        p = Path(shipped(bold))
-        if p.is_file():
-            return str(p)
-    except (ImportError, AttributeError, OSError, TypeError):
-        pass
-    p = SYSTEM_FONTS / ("DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf")
-    if p.is_file():
-        return str(p)
-    raise FileNotFoundError(
-        "no font with Vietnamese letters for the charts: install fonts-dejavu-core"
-    )
-
-
-@lru_cache(maxsize=32)
 def _font(size: int, bold: bool = False) -> Any:
-    from PIL import ImageFont
+    from printer.fonts import font
 
-    return ImageFont.truetype(font_path(bold), size)
+    return font(size, bold)
 
 
 def _nice_step(top: float, ticks: int = 5) -> float:

@@ -634,13 +634,9 @@ def set_printer_state(folder: Path, state: str) -> None:
     as it would a real printer's status answer and writes printer_status."""
     folder.mkdir(parents=True, exist_ok=True)
     state = "silent" if state == "unknown" else state
-    try:
-        from printer.sim import set_state  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        # The state file PngPrinter reads (printer/connection.py).
-        (folder / ".printer-state").write_text(state + "\n", encoding="utf-8")
-    else:
-        set_state(folder, state)
+    from printer.virtual import set_state
+
+    set_state(folder, state)
 
 
 def _count(items: Any) -> dict[str, int]:

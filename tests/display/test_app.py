@@ -21,6 +21,7 @@ from display.ptylink import PtyRelay
 from display.state import HallState, status_dict, write_status
 from kiosk.core.queue import Queue, QueueError
 from kiosk.outputs.display_feed import DisplayLink
+from printer import fonts
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = dict(os.environ, SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy")
@@ -227,7 +228,7 @@ def _glyph(font: pygame.font.Font, ch: str) -> bytes:
 
 
 def test_the_shipped_font_has_every_vietnamese_letter(fonts_ready):
-    path = render.font_path(render.BOLD)
+    path = fonts.font_path(bold=True)
     font = pygame.font.Font(str(path), 40)
     missing_glyph = _glyph(font, "\ue000")  # a private-use code point: the .notdef box
     letters = VIETNAMESE + VIETNAMESE.upper()

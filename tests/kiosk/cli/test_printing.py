@@ -10,7 +10,7 @@ from PIL import Image
 
 from kiosk.cli import main
 from kiosk.core.config import ConfigError, load
-from printer import raster, sim
+from printer import raster, virtual
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = (ROOT / "config" / "example.toml").read_text(encoding="utf-8")
@@ -45,7 +45,7 @@ def test_print_test_reports_status_before_and_after(capsys, tmp_path: Path) -> N
     data = json.loads(out)
     assert rc == 0 and data["printed"] and data["before"].startswith("ok")
     assert [p.name for p in folder.glob("*.png")] == ["0001-TEST.png"]
-    sim.set_state(folder, "paper_out")
+    virtual.set_state(folder, "paper_out")
     rc, out, _ = run(capsys, "print-test", "--printer", f"png:{folder}")
     assert rc == 1 and "NOT printed" in out and "paper roll is empty" in out
 
@@ -69,7 +69,7 @@ def test_print_reprints_a_ticket_of_today_and_records_it(capsys, tmp_path: Path)
     assert rc == 0 and f"{code} printed" in out
     (png,) = folder.glob("*.png")
     assert png.name == f"0001-{code}.png"
-    sim.set_state(folder, "offline")
+    virtual.set_state(folder, "offline")
     rc, out, _ = run(capsys, "print", code, "--db", db, "--printer", f"png:{folder}")
     assert rc == 1 and "NOT printed" in out
     rc, out, _ = run(capsys, "events", "--db", db, "--json")

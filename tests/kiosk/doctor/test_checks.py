@@ -202,6 +202,23 @@ def test_usb_printer_not_on_the_bus_fails(tmp_path: Path, monkeypatch: pytest.Mo
     assert c.status == "ok", c
 
 
+def test_printer_uri_is_read_by_the_one_parser_printer_uri(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Upper-case hex ids, as some labels print them, name the same device lsusb shows.
+    sysfs = tmp_path / "sys"
+    dev = sysfs / "bus/usb/devices/1-1"
+    dev.mkdir(parents=True)
+    (dev / "idVendor").write_text("04b8\n")
+    (dev / "idProduct").write_text("0e15\n")
+    monkeypatch.setattr(doctor, "SYS", sysfs)
+    c = run(tmp_path, site(tmp_path, printer="usb:04B8:0E15?in_ep=0x81"), "printer")["printer"]
+    assert (c.status, c.detail) == ("ok", "USB printer 04b8:0e15 connected")
+    for uri in ("dummy:", f"png:{tmp_path / 'tickets'}"):
+        c = run(tmp_path, site(tmp_path, printer=uri), "printer")["printer"]
+        assert c.status == "ok" and "no real printer" in c.detail
+
+
 def test_serial_printer_with_paper_passes(
     tmp_path: Path, device: Callable[..., FakeDevice]
 ) -> None:
