@@ -11,7 +11,7 @@ States, as written in ``printer_status`` events (docs/events.md):
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +45,16 @@ class Status:
     def fault(self) -> bool:
         return self.state in FAULTS
 
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> Status:
+        """The status a ``printer_status`` event recorded (a state not in STATES is unknown).
+
+        Reading the event is the kiosk's business (``kiosk.outputs.printer_feed``):
+        this package knows the printer, not the store.
+        """
+        state = str(payload.get("state", "unknown"))
+        return cls(state if state in STATES else "unknown", str(payload.get("detail", "")))
+
 
 def interpret(printer: int | None, cause: int | None, paper: int | None) -> Status:
     """The state from the answers to DLE EOT 1, 2 and 4 (None: no answer)."""
@@ -72,30 +82,3 @@ def interpret(printer: int | None, cause: int | None, paper: int | None) -> Stat
     if paper is None or not is_status_byte(paper):
         return Status("ok", "online; the printer did not answer the paper status")
     return Status("ok", "online, paper present")
-
-
-def latest(store: Any) -> Status:
-    """The newest ``printer_status`` event in the store, or unknown when there is none.
-
-    For the kiosk screen and ``kiosk doctor``: together with ``[printer] on_fault``
-    (see :func:`issuing_paused`) it says whether tickets can be given.
-    """
-    return recorded(store) or Status("unknown", "no printer status yet")
-
-
-def recorded(store: Any) -> Status | None:
-    """The newest ``printer_status`` event in the store, or None."""
-    with store.read() as tx:
-        row = tx.c.execute(
-            "SELECT payload FROM events WHERE type = 'printer_status' ORDER BY seq DESC LIMIT 1"
-        ).fetchone()
-    if not row:
-        return None
-    p = json.loads(row[0])
-    state = str(p.get("state", "unknown"))
-    return Status(state if state in STATES else "unknown", str(p.get("detail", "")))
-
-
-def issuing_paused(cfg: Any, store: Any) -> bool:
-    """Whether the kiosk should stop issuing: ``on_fault = "pause"`` and the printer is down."""
-    return bool(cfg.printer.on_fault == "pause" and latest(store).fault)

@@ -17,27 +17,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from kiosk.core import events
 from kiosk.core.config import Config, Counter, Service
 from kiosk.core.store import Store, Ticket, Tx
 
-#: Every event type the core writes. Consumers may append their own (printer_*, display_*, ...).
-EVENT_TYPES = (
-    "day_opened",
-    "day_closed",
-    "ticket_issued",
-    "ticket_called",
-    "ticket_recalled",
-    "ticket_skipped",
-    "ticket_transferred",
-    "ticket_served",
-    "ticket_rated",
-    "ticket_expired",
-    "ticket_printed",
-    "ticket_print_failed",
-    "ticket_not_printed",
-    "counter_opened",
-    "counter_closed",
-)
+#: Every event type the core writes (kiosk/core/events.py). Consumers may append their own
+#: (printer_status, display_link, ...).
+EVENT_TYPES = events.CORE_TYPES
 
 SHARED_KEY = "*"
 #: Why a ticket is not printed automatically (``ticket_not_printed`` ``reason``), in
@@ -145,7 +131,7 @@ class Queue:
                     tx.set_counter_state(c.id, current_ticket=None, last_ticket=None)
             if current is None or current < day:
                 tx.set_meta("day", day)
-                self._event(tx, "day_opened", now, day)
+                self._event(tx, events.DAY_OPENED, now, day)
             else:
                 # The clock went backwards across the opening time: keep the newer day.
                 day = current
@@ -163,7 +149,7 @@ class Queue:
         tickets = tx.tickets_with_status(("waiting", "called"), day=day, before_day=before_day)
         for t in tickets:
             tx.update_ticket(t.id, status="expired")
-            self._event(tx, "ticket_expired", now, t.day, t, reason=reason, was=t.status)
+            self._event(tx, events.TICKET_EXPIRED, now, t.day, t, reason=reason, was=t.status)
         return tickets
 
     def _current(self, tx: Tx, counter: Counter) -> Ticket | None:
@@ -233,7 +219,7 @@ class Queue:
             )
             wait = self._estimate(tx, svc, ahead)
             seq = self._event(
-                tx, "ticket_issued", now, day, t, ahead=ahead, wait_minutes=wait, source=source
+                tx, events.TICKET_ISSUED, now, day, t, ahead=ahead, wait_minutes=wait, source=source
             )
         return Issued(t, ahead, wait, seq)
 
@@ -252,7 +238,7 @@ class Queue:
             tx.update_ticket(cur.id, status="served", served_at=now)
             self._event(
                 tx,
-                "ticket_served",
+                events.TICKET_SERVED,
                 now,
                 cur.day,
                 cur,
@@ -274,7 +260,7 @@ class Queue:
         assert t is not None
         self._event(
             tx,
-            "ticket_called",
+            events.TICKET_CALLED,
             now,
             day,
             t,
@@ -295,7 +281,7 @@ class Queue:
             cur.recall_count += 1
             self._event(
                 tx,
-                "ticket_recalled",
+                events.TICKET_RECALLED,
                 now,
                 day,
                 cur,
@@ -313,7 +299,7 @@ class Queue:
             day = self._begin(tx, now)
             cur = self._called(tx, c, "skip")
             tx.update_ticket(cur.id, status="no_show", served_at=None)
-            self._event(tx, "ticket_skipped", now, day, cur, counter=c.id)
+            self._event(tx, events.TICKET_SKIPPED, now, day, cur, counter=c.id)
             tx.set_counter_state(c.id, current_ticket=None, last_ticket=cur.id)
             return cur, self._call(tx, c, now, day)
 
@@ -351,7 +337,7 @@ class Queue:
             assert moved is not None
             self._event(
                 tx,
-                "ticket_transferred",
+                events.TICKET_TRANSFERRED,
                 now,
                 day,
                 moved,
@@ -392,7 +378,14 @@ class Queue:
             tx.update_ticket(t.id, rating=score)
             t.rating = score
             self._event(
-                tx, "ticket_rated", now, day, t, counter=c.id, rating=score, label=RATINGS[score]
+                tx,
+                events.TICKET_RATED,
+                now,
+                day,
+                t,
+                counter=c.id,
+                rating=score,
+                label=RATINGS[score],
             )
             return t
 
@@ -403,7 +396,11 @@ class Queue:
             day = self._begin(tx, now)
             tx.set_counter_state(c.id, is_open=is_open)
             self._event(
-                tx, "counter_opened" if is_open else "counter_closed", now, day, counter=c.id
+                tx,
+                events.COUNTER_OPENED if is_open else events.COUNTER_CLOSED,
+                now,
+                day,
+                counter=c.id,
             )
 
     def close_day(self) -> list[Ticket]:
@@ -414,7 +411,7 @@ class Queue:
             expired = self._expire(tx, now, day=day, reason="closing")
             if tx.get_meta("closed_day") != day:
                 tx.set_meta("closed_day", day)
-                self._event(tx, "day_closed", now, day, expired=len(expired))
+                self._event(tx, events.DAY_CLOSED, now, day, expired=len(expired))
             for c in self.cfg.counters:
                 tx.set_counter_state(c.id, current_ticket=None)
             return expired
@@ -465,7 +462,7 @@ class Queue:
             tx.update_ticket(t.id, print_status="not_printed")
             self._event(
                 tx,
-                "ticket_not_printed",
+                events.TICKET_NOT_PRINTED,
                 now,
                 t.day,
                 t,
@@ -483,7 +480,12 @@ class Queue:
                 raise QueueError(f"no ticket with id {ticket_id}")
             tx.update_ticket(t.id, print_status="printed" if ok else "failed")
             self._event(
-                tx, "ticket_printed" if ok else "ticket_print_failed", now, t.day, t, detail=detail
+                tx,
+                events.TICKET_PRINTED if ok else events.TICKET_PRINT_FAILED,
+                now,
+                t.day,
+                t,
+                detail=detail,
             )
 
     def record(self, type: str, **payload: Any) -> int:
@@ -533,7 +535,7 @@ class Queue:
             # Why each not-printed ticket was left to `kiosk print` (newest verdict wins).
             reasons = {
                 e.payload.get("ticket_id"): str(e.payload.get("reason", ""))
-                for e in tx.events_of_day(day, ("ticket_not_printed",))
+                for e in tx.events_of_day(day, (events.TICKET_NOT_PRINTED,))
             }
         not_printed = [
             {

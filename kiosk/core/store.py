@@ -180,7 +180,37 @@ class Event:
         }
 
 
+@dataclass(frozen=True)
+class Booking:
+    """One online booking of the day's cached list (kiosk/office/bookings.py)."""
+
+    day: str
+    code: str
+    service: str
+    priority: bool = False
+    name: str = ""
+    slot: str = ""
+    cancelled: bool = False
+    claimed_at: float | None = None
+    ticket_id: int | None = None
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> Booking:
+        return cls(
+            row[0], row[1], row[2], bool(row[3]), row[4], row[5], bool(row[6]), row[7], row[8]
+        )
+
+
 _SELECT_TICKET = f"SELECT {', '.join(TICKET_COLUMNS)} FROM tickets"
+_SELECT_EVENT = "SELECT seq, at, day, type, code, payload FROM events"
+_SELECT_BOOKING = (
+    "SELECT day, code, service, priority, name, slot, cancelled, claimed_at, ticket_id "
+    "FROM bookings"
+)
+
+
+def _event(row: Sequence[Any]) -> Event:
+    return Event(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]))
 
 
 class Tx:
@@ -319,11 +349,9 @@ class Tx:
         """The events of some types written for one business day, in order."""
         marks = ", ".join("?" for _ in types)
         rows = self.c.execute(
-            "SELECT seq, at, day, type, code, payload FROM events "
-            f"WHERE type IN ({marks}) AND day = ? ORDER BY seq",
-            (*types, day),
+            f"{_SELECT_EVENT} WHERE type IN ({marks}) AND day = ? ORDER BY seq", (*types, day)
         ).fetchall()
-        return [Event(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
+        return [_event(r) for r in rows]
 
     # -- counters
     def counter_state(self, counter: int) -> tuple[bool, int | None, int | None]:
@@ -353,6 +381,218 @@ class Tx:
         )
         self.appended += 1
         return int(cur.lastrowid or 0)
+
+    def last_seq(self) -> int:
+        """The newest event's sequence number (0 for an empty log)."""
+        return int(self.c.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
+
+    def events_since(
+        self, seq: int, limit: int = 500, types: Sequence[str] | None = None
+    ) -> list[Event]:
+        """Events after ``seq`` in order, at most ``limit``, only ``types`` if given."""
+        sql = f"{_SELECT_EVENT} WHERE seq > ?"
+        args: list[Any] = [seq]
+        if types:
+            sql += f" AND type IN ({', '.join('?' for _ in types)})"
+            args += list(types)
+        sql += " ORDER BY seq LIMIT ?"
+        args.append(limit)
+        return [_event(r) for r in self.c.execute(sql, args).fetchall()]
+
+    def latest_event(self, type: str) -> Event | None:
+        """The newest event of one type (``printer_status``, ``display_link``), or None."""
+        row = self.c.execute(
+            f"{_SELECT_EVENT} WHERE type = ? ORDER BY seq DESC LIMIT 1", (type,)
+        ).fetchone()
+        return _event(row) if row else None
+
+    def latest_events(
+        self, types: Sequence[str], day: str, before_seq: int, limit: int
+    ) -> list[Event]:
+        """The newest ``limit`` events of ``types`` on business day ``day`` before
+        ``before_seq``, newest first (the hall display's recent calls)."""
+        marks = ", ".join("?" for _ in types)
+        rows = self.c.execute(
+            f"{_SELECT_EVENT} WHERE type IN ({marks}) AND day = ? AND seq < ? "
+            "ORDER BY seq DESC LIMIT ?",
+            (*types, day, before_seq, limit),
+        ).fetchall()
+        return [_event(r) for r in rows]
+
+    def count_events_after(self, seq: int) -> int:
+        """Events written after ``seq`` (a consumer's backlog, e.g. the uplink's unsent)."""
+        return int(
+            self.c.execute("SELECT COUNT(*) FROM events WHERE seq > ?", (seq,)).fetchone()[0]
+        )
+
+    def oldest_event_after(self, seq: int) -> float | None:
+        """When the first event after ``seq`` was written (UNIX time), or None."""
+        row = self.c.execute("SELECT MIN(at) FROM events WHERE seq > ?", (seq,)).fetchone()
+        return row[0] if row else None
+
+    # -- consumer cursors
+    def cursor(self, name: str) -> int:
+        """Consumer ``name``'s cursor: the last event it handled (0 if never saved)."""
+        row = self.cursor_row(name)
+        return row[0] if row else 0
+
+    def cursor_row(self, name: str) -> tuple[int, float] | None:
+        """Consumer ``name``'s cursor and when it was last saved, or None if never."""
+        row = self.c.execute(
+            "SELECT seq, updated_at FROM cursors WHERE name = ?", (name,)
+        ).fetchone()
+        return (int(row[0]), float(row[1])) if row else None
+
+    def cursors(self) -> dict[str, int]:
+        """Every consumer's cursor by name."""
+        return dict(self.c.execute("SELECT name, seq FROM cursors").fetchall())
+
+    def save_cursor(self, name: str, seq: int, at: float, *, forward_only: bool = True) -> None:
+        """Save consumer ``name``'s cursor at ``seq``; with ``forward_only`` it never moves back."""
+        new = "MAX(seq, excluded.seq)" if forward_only else "excluded.seq"
+        self.c.execute(
+            "INSERT INTO cursors(name, seq, updated_at) VALUES (?, ?, ?) "
+            f"ON CONFLICT(name) DO UPDATE SET seq = {new}, updated_at = excluded.updated_at",
+            (name, seq, at),
+        )
+
+    def register_cursor(self, name: str, at: float) -> None:
+        """Create consumer ``name``'s cursor at 0 if it has none, so retention keeps
+        every event it has not handled yet (:meth:`Store.prune`)."""
+        self.c.execute(
+            "INSERT OR IGNORE INTO cursors(name, seq, updated_at) VALUES (?, 0, ?)", (name, at)
+        )
+
+    # -- figures
+    def waiting_by_service(self, day: str) -> dict[str, int]:
+        """Tickets waiting on ``day`` per service (services with none left out)."""
+        return dict(
+            self.c.execute(
+                "SELECT service, COUNT(*) FROM tickets WHERE day = ? AND status = 'waiting' "
+                "GROUP BY service ORDER BY service",
+                (day,),
+            ).fetchall()
+        )
+
+    def count_tickets(self, day: str | None) -> int:
+        """Tickets issued on business day ``day``."""
+        return int(
+            self.c.execute("SELECT COUNT(*) FROM tickets WHERE day = ?", (day,)).fetchone()[0]
+        )
+
+    def count_waiting_print_failed(self, day: str) -> int:
+        """Tickets of ``day`` still waiting whose print failed (to be printed again)."""
+        return int(
+            self.c.execute(
+                "SELECT COUNT(*) FROM tickets WHERE day = ? AND status = 'waiting' "
+                "AND print_status = 'failed'",
+                (day,),
+            ).fetchone()[0]
+        )
+
+    def count_ahead(self, t: Ticket, priority_enabled: bool) -> int:
+        """People still before waiting ticket ``t`` in its service, in the order counters
+        call (:meth:`next_waiting`): priority first when enabled, then queue_key, then id."""
+        before = "(queue_key < ? OR (queue_key = ? AND id < ?))"
+        if priority_enabled and t.priority:
+            before += " AND priority = 1"
+        elif priority_enabled:
+            before = f"(priority = 1 OR {before})"
+        row = self.c.execute(
+            "SELECT COUNT(*) FROM tickets WHERE day = ? AND service = ? AND status = 'waiting' "
+            f"AND {before}",
+            (t.day, t.service, t.queue_key, t.queue_key, t.id),
+        ).fetchone()
+        return int(row[0])
+
+    def report_rows(self, first: str, last: str) -> Iterator[tuple[Any, ...]]:
+        """Tickets of business days ``first``..``last`` for reports, streamed in issue order:
+        (day, service, counter, status, issued_at, called_at, served_at, transfer_count, rating).
+        """
+        yield from self.c.execute(
+            "SELECT day, service, counter, status, issued_at, called_at, served_at, "
+            "transfer_count, rating FROM tickets WHERE day BETWEEN ? AND ? ORDER BY id",
+            (first, last),
+        )
+
+    def ticket_id_by_source(self, day: str, source: str) -> int | None:
+        """The first ticket of ``day`` issued with ``source`` (e.g. ``booking:CODE``), or None."""
+        row = self.c.execute(
+            "SELECT id FROM tickets WHERE day = ? AND source = ? ORDER BY id LIMIT 1",
+            (day, source),
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    # -- bookings
+    def booking(self, day: str, code: str) -> Booking | None:
+        row = self.c.execute(
+            f"{_SELECT_BOOKING} WHERE day = ? AND code = ?", (day, code)
+        ).fetchone()
+        return Booking.from_row(row) if row else None
+
+    def bookings_of_day(self, day: str) -> list[Booking]:
+        """The day's cached bookings, by slot then code."""
+        rows = self.c.execute(
+            f"{_SELECT_BOOKING} WHERE day = ? ORDER BY slot, code", (day,)
+        ).fetchall()
+        return [Booking.from_row(r) for r in rows]
+
+    def active_booking_codes(self, day: str) -> set[str]:
+        """Codes of ``day``'s bookings that are not cancelled."""
+        rows = self.c.execute("SELECT code FROM bookings WHERE day = ? AND cancelled = 0", (day,))
+        return {r[0] for r in rows}
+
+    def active_booking_day(self, code: str) -> str | None:
+        """The latest day holding a booking ``code`` that is not cancelled, or None."""
+        row = self.c.execute(
+            "SELECT day FROM bookings WHERE code = ? AND cancelled = 0 ORDER BY day DESC", (code,)
+        ).fetchone()
+        return row[0] if row else None
+
+    def save_booking(self, b: Booking, fetched_at: float) -> None:
+        """Insert or refresh a listed booking; its check-in state (claim, ticket) is kept."""
+        self.c.execute(
+            "INSERT INTO bookings(day, code, service, priority, name, slot, cancelled, fetched_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT(day, code) DO UPDATE SET "
+            "service = excluded.service, priority = excluded.priority, name = excluded.name, "
+            "slot = excluded.slot, cancelled = 0, fetched_at = excluded.fetched_at",
+            (b.day, b.code, b.service, int(b.priority), b.name, b.slot, fetched_at),
+        )
+
+    def cancel_booking(self, day: str, code: str) -> None:
+        """Mark a booking cancelled unless a ticket was already issued for it."""
+        self.c.execute(
+            "UPDATE bookings SET cancelled = 1 WHERE day = ? AND code = ? AND ticket_id IS NULL",
+            (day, code),
+        )
+
+    def claim_booking(self, day: str, code: str, at: float) -> None:
+        """Mark a booking as being checked in (a crash later is noticed by the claim's age)."""
+        self.c.execute(
+            "UPDATE bookings SET claimed_at = ? WHERE day = ? AND code = ?", (at, day, code)
+        )
+
+    def release_booking(self, day: str, code: str) -> None:
+        """Drop the claim of a booking whose ticket could not be issued."""
+        self.c.execute(
+            "UPDATE bookings SET claimed_at = NULL WHERE day = ? AND code = ? AND ticket_id IS NULL",
+            (day, code),
+        )
+
+    def link_booking(self, day: str, code: str, ticket_id: int) -> None:
+        """Record the ticket issued for a booking (it is then used)."""
+        self.c.execute(
+            "UPDATE bookings SET ticket_id = ? WHERE day = ? AND code = ?", (ticket_id, day, code)
+        )
+
+    # -- whole-file checks
+    def quick_check(self) -> str:
+        """SQLite's ``PRAGMA quick_check``: ``"ok"`` or what is damaged."""
+        return str(self.c.execute("PRAGMA quick_check").fetchone()[0])
+
+    def integrity_check(self) -> str:
+        """SQLite's full ``PRAGMA integrity_check``: ``"ok"`` or what is damaged."""
+        return str(self.c.execute("PRAGMA integrity_check").fetchone()[0])
 
 
 class Store:
@@ -499,21 +739,13 @@ class Store:
     def events_since(
         self, seq: int, limit: int = 500, types: Sequence[str] | None = None
     ) -> list[Event]:
-        sql = "SELECT seq, at, day, type, code, payload FROM events WHERE seq > ?"
-        args: list[Any] = [seq]
-        if types:
-            sql += f" AND type IN ({', '.join('?' for _ in types)})"
-            args += list(types)
-        sql += " ORDER BY seq LIMIT ?"
-        args.append(limit)
+        """Events after ``seq`` in order (see :meth:`Tx.events_since`)."""
         with self._lock:
-            rows = self.conn.execute(sql, args).fetchall()
-        return [Event(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
+            return Tx(self.conn).events_since(seq, limit, types)
 
     def last_seq(self) -> int:
         with self._lock:
-            row = self.conn.execute("SELECT MAX(seq) FROM events").fetchone()
-        return int(row[0] or 0)
+            return Tx(self.conn).last_seq()
 
     def data_version(self) -> int:
         with self._lock:
@@ -583,20 +815,15 @@ class Store:
     # -- consumer cursors
     def cursor(self, name: str) -> int:
         with self._lock:
-            row = self.conn.execute("SELECT seq FROM cursors WHERE name = ?", (name,)).fetchone()
-        return int(row[0]) if row else 0
+            return Tx(self.conn).cursor(name)
 
     def set_cursor(self, name: str, seq: int) -> None:
         with self.transaction() as tx:
-            tx.c.execute(
-                "INSERT INTO cursors(name, seq, updated_at) VALUES (?, ?, ?) "
-                "ON CONFLICT(name) DO UPDATE SET seq = MAX(seq, excluded.seq), updated_at = excluded.updated_at",
-                (name, seq, time.time()),
-            )
+            tx.save_cursor(name, seq, time.time())
 
     def cursors(self) -> dict[str, int]:
         with self._lock:
-            return dict(self.conn.execute("SELECT name, seq FROM cursors").fetchall())
+            return Tx(self.conn).cursors()
 
     # -- retention
     def prune(self, before_day: str, protect: Sequence[str] = ()) -> tuple[int, int]:
@@ -621,3 +848,49 @@ class Store:
             ).rowcount
             tx.c.execute("DELETE FROM sequences WHERE day < ?", (before_day,))
         return t, e
+
+    # -- whole files (no Store object: nothing is created or migrated)
+    @staticmethod
+    @contextmanager
+    def read_only(path: str | os.PathLike[str], timeout: float = 5.0) -> Iterator[Tx]:
+        """Read an existing database file without writing to it (``kiosk doctor``).
+
+        One snapshot; nothing is created or migrated. Any database error, opening or
+        reading, becomes :class:`StoreError` carrying SQLite's own words.
+        """
+        try:
+            conn = sqlite3.connect(
+                f"file:{path}?mode=ro", uri=True, timeout=timeout, isolation_level=None
+            )
+            try:
+                conn.execute("BEGIN")
+                yield Tx(conn)
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError as e:
+            raise StoreError(str(e)) from None
+
+    @staticmethod
+    def copy_file(src: str | os.PathLike[str], dest: str | os.PathLike[str]) -> None:
+        """Copy database file ``src`` to ``dest`` while others write to it, then check the copy.
+
+        SQLite's online backup API (as ``sqlite3 .backup``): a snapshot copied page by
+        page, restarted if a writer changes the database meanwhile, so the kiosk keeps
+        issuing tickets during the copy. ``dest`` is not fsynced here. Raises
+        :class:`StoreError` if the copy cannot be made or fails ``PRAGMA integrity_check``.
+        """
+        try:
+            source = sqlite3.connect(f"file:{src}?mode=ro", uri=True, timeout=30)
+            try:
+                out = sqlite3.connect(dest)
+                try:
+                    source.backup(out, pages=1024, sleep=0.01)
+                    check = Tx(out).integrity_check()
+                finally:
+                    out.close()
+            finally:
+                source.close()
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot back up {src}: {e}") from None
+        if check != "ok":
+            raise StoreError(f"the copy of {src} failed its integrity check: {check}")

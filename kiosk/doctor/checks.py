@@ -114,7 +114,7 @@ def _is_dir(p: Path) -> bool:
 
 
 def check_store(ctx: Context) -> Check:
-    import sqlite3
+    from kiosk.core.store import Store, StoreError
 
     p = ctx.db_path
     if p is None:
@@ -146,13 +146,10 @@ def check_store(ctx: Context) -> Check:
             f"chown kiosk: {p}*  (the database and its -wal/-shm files)",
         )
     try:
-        conn = sqlite3.connect(f"file:{p}?mode=ro", uri=True, timeout=5)
-        try:
-            result = conn.execute("PRAGMA quick_check").fetchone()[0]
-            events = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError as e:
+        with Store.read_only(p) as tx:
+            result = tx.quick_check()
+            events = tx.last_seq()
+    except StoreError as e:
         return fail(
             "store",
             f"{p} cannot be read as a queue database: {e}",
@@ -261,10 +258,10 @@ def _last_reported(ctx: Context) -> str:
         return ""
     try:
         from kiosk.core.store import Store
-        from printer.status import latest
+        from kiosk.outputs.printer_feed import printer_status
 
         with Store(ctx.db_path) as store:
-            st = latest(store)
+            st = printer_status(store)
     except Exception:
         return ""
     return f"; last status from the kiosk: {st.state.replace('_', ' ')} ({st.detail})"

@@ -1,25 +1,25 @@
 """``kiosk backup``: a consistent copy of the queue database while the kiosk runs.
 
-Uses SQLite's online backup API (the same as ``sqlite3 .backup``): it copies a
-snapshot page by page and restarts if a writer changes the database meanwhile,
-so the kiosk keeps issuing tickets during the copy. The copy is written under a
-temporary name, checked (``PRAGMA integrity_check``), fsynced and only then
-renamed, so a power cut never leaves a half copy that looks complete. The oldest
-copies beyond ``--keep`` are deleted. kiosk-backup.timer runs it nightly.
+Uses SQLite's online backup API through :meth:`kiosk.core.store.Store.copy_file`
+(the same as ``sqlite3 .backup``): it copies a snapshot page by page and restarts
+if a writer changes the database meanwhile, so the kiosk keeps issuing tickets
+during the copy. The copy is written under a temporary name, checked
+(``PRAGMA integrity_check``), fsynced and only then renamed, so a power cut never
+leaves a half copy that looks complete; a copy that fails its check is deleted.
+The oldest copies beyond ``--keep`` are deleted. kiosk-backup.timer runs it nightly.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sqlite3
 import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from kiosk.core.config import load
-from kiosk.core.store import StoreError
+from kiosk.core.store import Store, StoreError
 
 PREFIX = "queue-"
 SUFFIX = ".db"
@@ -37,18 +37,7 @@ def backup(db: Path, dest: Path, keep: int, now: float | None = None) -> tuple[P
     final = dest / f"{PREFIX}{stamp}{SUFFIX}"
     part = final.with_name(final.name + ".part")
     try:
-        src = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
-        try:
-            out = sqlite3.connect(part)
-            try:
-                src.backup(out, pages=1024, sleep=0.01)
-                check = out.execute("PRAGMA integrity_check").fetchone()[0]
-            finally:
-                out.close()
-        finally:
-            src.close()
-        if check != "ok":
-            raise StoreError(f"the copy of {db} failed its integrity check: {check}")
+        Store.copy_file(db, part)
         with open(part, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(part, final)
@@ -57,9 +46,9 @@ def backup(db: Path, dest: Path, keep: int, now: float | None = None) -> tuple[P
             os.fsync(dfd)
         finally:
             os.close(dfd)
-    except sqlite3.Error as e:
+    except StoreError:
         part.unlink(missing_ok=True)
-        raise StoreError(f"cannot back up {db}: {e}") from None
+        raise
     except OSError as e:
         part.unlink(missing_ok=True)
         raise StoreError(f"cannot write the backup in {dest}: {e.strerror or e}") from None

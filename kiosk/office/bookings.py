@@ -19,7 +19,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -29,7 +29,7 @@ from kiosk import __version__
 from kiosk.core.config import Config
 from kiosk.core.consumer import Consumer
 from kiosk.core.queue import Issued, Queue, QueueError
-from kiosk.core.store import Store
+from kiosk.core.store import Booking, Store
 
 log = logging.getLogger(__name__)
 
@@ -61,28 +61,6 @@ class BookingsUnavailable(BookingError):
 
 class FetchError(Exception):
     """The booking list could not be fetched; the message says why."""
-
-
-@dataclass(frozen=True)
-class Booking:
-    day: str
-    code: str
-    service: str
-    priority: bool = False
-    name: str = ""
-    slot: str = ""
-    cancelled: bool = False
-    claimed_at: float | None = None
-    ticket_id: int | None = None
-
-
-_COLS = "day, code, service, priority, name, slot, cancelled, claimed_at, ticket_id"
-
-
-def _booking(row: Any) -> Booking:
-    return Booking(
-        row[0], row[1], row[2], bool(row[3]), row[4], row[5], bool(row[6]), row[7], row[8]
-    )
 
 
 def normalise(code: str) -> str:
@@ -150,36 +128,19 @@ def save_bookings(store: Store, day: str, bookings: list[Booking], now: float) -
     """
     codes = [b.code for b in bookings]
     with store.transaction() as tx:
-        before = {
-            r[0]
-            for r in tx.c.execute(
-                "SELECT code FROM bookings WHERE day = ? AND cancelled = 0", (day,)
-            )
-        }
+        before = tx.active_booking_codes(day)
         for b in bookings:
-            tx.c.execute(
-                "INSERT INTO bookings(day, code, service, priority, name, slot, cancelled, fetched_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT(day, code) DO UPDATE SET "
-                "service = excluded.service, priority = excluded.priority, name = excluded.name, "
-                "slot = excluded.slot, cancelled = 0, fetched_at = excluded.fetched_at",
-                (day, b.code, b.service, int(b.priority), b.name, b.slot, now),
-            )
+            tx.save_booking(b if b.day == day else replace(b, day=day), now)
         gone = before - set(codes)
         for code in gone:
-            tx.c.execute(
-                "UPDATE bookings SET cancelled = 1 WHERE day = ? AND code = ? AND ticket_id IS NULL",
-                (day, code),
-            )
+            tx.cancel_booking(day, code)
         tx.set_meta(f"bookings_fetched:{day}", repr(now))
     return {"listed": len(bookings), "new": len(set(codes) - before), "cancelled": len(gone)}
 
 
 def bookings_of_day(store: Store, day: str) -> list[Booking]:
     with store.read() as tx:
-        rows = tx.c.execute(
-            f"SELECT {_COLS} FROM bookings WHERE day = ? ORDER BY slot, code", (day,)
-        ).fetchall()
-    return [_booking(r) for r in rows]
+        return tx.bookings_of_day(day)
 
 
 def fetch(
@@ -310,19 +271,14 @@ def check_in(queue: Queue, code: str) -> Issued:
     used: tuple[str, float] | None = None
     with store.transaction() as tx:
         now = queue.clock()
-        row = tx.c.execute(
-            f"SELECT {_COLS} FROM bookings WHERE day = ? AND code = ?", (day, code)
-        ).fetchone()
-        if row is None:
-            other = tx.c.execute(
-                "SELECT day FROM bookings WHERE code = ? AND cancelled = 0 ORDER BY day DESC",
-                (code,),
-            ).fetchone()
+        found_b = tx.booking(day, code)
+        if found_b is None:
+            other = tx.active_booking_day(code)
             if other:
-                d = _vn_date(other[0])
+                d = _vn_date(other)
                 raise UnknownBooking(
                     f"Mã hẹn {code} dành cho ngày {d}, không phải hôm nay",
-                    f"Booking {code} is for {other[0]}, not today",
+                    f"Booking {code} is for {other}, not today",
                 )
             if not queue.cfg.appointments.enabled:
                 raise BookingsUnavailable(
@@ -338,7 +294,7 @@ def check_in(queue: Queue, code: str) -> Issued:
                 f"Không tìm thấy mã hẹn {code}; vui lòng kiểm tra lại hoặc lấy số thường",
                 f"Booking code {code} was not found; check it or take a walk-in ticket",
             )
-        b = _booking(row)
+        b = found_b
         if b.cancelled:
             raise UnknownBooking(
                 f"Lịch hẹn {code} đã bị hủy; vui lòng lấy số thường",
@@ -346,16 +302,10 @@ def check_in(queue: Queue, code: str) -> Issued:
             )
         if b.ticket_id is None:
             # A crash after issuing but before linking left the ticket unlinked: find it.
-            found = tx.c.execute(
-                "SELECT id FROM tickets WHERE day = ? AND source = ? ORDER BY id LIMIT 1",
-                (day, source),
-            ).fetchone()
-            if found:
-                tx.c.execute(
-                    "UPDATE bookings SET ticket_id = ? WHERE day = ? AND code = ?",
-                    (found[0], day, code),
-                )
-                b = Booking(**{**b.__dict__, "ticket_id": found[0]})
+            found = tx.ticket_id_by_source(day, source)
+            if found is not None:
+                tx.link_booking(day, code, found)
+                b = replace(b, ticket_id=found)
         if b.ticket_id is not None:
             t = tx.ticket(b.ticket_id)
             used = (t.code if t else "?", t.issued_at if t else now)
@@ -365,9 +315,7 @@ def check_in(queue: Queue, code: str) -> Issued:
                 f"Booking {code} is being checked in; please wait a moment",
             )
         else:
-            tx.c.execute(
-                "UPDATE bookings SET claimed_at = ? WHERE day = ? AND code = ?", (now, day, code)
-            )
+            tx.claim_booking(day, code, now)
     if used is not None:
         hhmm = datetime.fromtimestamp(used[1], queue.cfg.tz).strftime("%H:%M")
         raise UsedBooking(
@@ -378,16 +326,10 @@ def check_in(queue: Queue, code: str) -> Issued:
         issued = queue.issue(b.service, priority=b.priority, source=source)
     except BaseException:
         with store.transaction() as tx:
-            tx.c.execute(
-                "UPDATE bookings SET claimed_at = NULL WHERE day = ? AND code = ? AND ticket_id IS NULL",
-                (day, code),
-            )
+            tx.release_booking(day, code)
         raise
     with store.transaction() as tx:
-        tx.c.execute(
-            "UPDATE bookings SET ticket_id = ? WHERE day = ? AND code = ?",
-            (issued.ticket.id, day, code),
-        )
+        tx.link_booking(day, code, issued.ticket.id)
     return issued
 
 

@@ -28,11 +28,12 @@ from prometheus_client.core import (
 )
 
 from kiosk import __version__
+from kiosk.core import events
 from kiosk.core.config import Config
 from kiosk.core.consumer import Consumer
 from kiosk.core.queue import business_day
 from kiosk.core.store import Event, Store
-from kiosk.office.uplink import PAPER, latest_event
+from kiosk.office.uplink import PAPER
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +46,11 @@ PAPER_STATES = ("ok", "near_end", "out", "unknown")
 LINK_STATES = ("up", "down", "unknown")
 TOTALS_KEY = "metrics_totals"
 COUNTED = {
-    "ticket_issued": "issued",
-    "ticket_served": "served",
-    "ticket_skipped": "no_show",
-    "ticket_expired": "expired",
-    "ticket_transferred": "transferred",
+    events.TICKET_ISSUED: "issued",
+    events.TICKET_SERVED: "served",
+    events.TICKET_SKIPPED: "no_show",
+    events.TICKET_EXPIRED: "expired",
+    events.TICKET_TRANSFERRED: "transferred",
 }
 
 
@@ -100,11 +101,11 @@ class MetricsConsumer(Consumer):
             # A transfer counts against the service the ticket left.
             key = str(p.get("from_service", svc)) if kind == "transferred" else svc
             t[kind][key] = t[kind].get(key, 0) + 1
-        if ev.type == "ticket_called" and not p.get("recall"):
+        if ev.type == events.TICKET_CALLED and not p.get("recall"):
             _observe(t["wait"], svc, float(p.get("waited_seconds", 0)), WAIT_BUCKETS)
-        elif ev.type == "ticket_served":
+        elif ev.type == events.TICKET_SERVED:
             _observe(t["service"], svc, float(p.get("service_seconds", 0)), SERVICE_BUCKETS)
-        elif ev.type == "ticket_rated":
+        elif ev.type == events.TICKET_RATED:
             r = t["ratings"].setdefault(svc, {})
             r[str(p.get("rating"))] = r.get(str(p.get("rating")), 0) + 1
 
@@ -130,12 +131,7 @@ class MetricsConsumer(Consumer):
                     cursor = batch[-1].seq
                     with self.store.transaction() as tx:
                         tx.set_meta(TOTALS_KEY, json.dumps(self.totals, separators=(",", ":")))
-                        tx.c.execute(
-                            "INSERT INTO cursors(name, seq, updated_at) VALUES (?, ?, ?) "
-                            "ON CONFLICT(name) DO UPDATE SET seq = excluded.seq, "
-                            "updated_at = excluded.updated_at",
-                            (self.name, cursor, time.time()),
-                        )
+                        tx.save_cursor(self.name, cursor, time.time(), forward_only=False)
                 except BaseException:
                     # The store refused: forget this batch so it is folded once, later.
                     self.totals = json.loads(backup)
@@ -198,19 +194,9 @@ class MetricsConsumer(Consumer):
         with self.store.read() as tx:
             waiting = {s: tx.count_waiting(day, s) for s in services}
             priority = {s: tx.count_waiting(day, s, priority_only=True) for s in services}
-            row = tx.c.execute(
-                "SELECT seq, updated_at FROM cursors WHERE name = 'uplink'"
-            ).fetchone()
-            last = int(tx.c.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
-            unsent = (
-                int(
-                    tx.c.execute("SELECT COUNT(*) FROM events WHERE seq > ?", (row[0],)).fetchone()[
-                        0
-                    ]
-                )
-                if row
-                else None
-            )
+            row = tx.cursor_row(events.UPLINK_CURSOR)
+            last = tx.last_seq()
+            unsent = tx.count_events_after(row[0]) if row else None
         g = GaugeMetricFamily("kiosk_waiting", "Tickets waiting now", labels=["service"])
         for s in services:
             g.add_metric([s], waiting[s])
@@ -221,7 +207,7 @@ class MetricsConsumer(Consumer):
         for s in services:
             g.add_metric([s], priority[s])
         yield g
-        p = latest_event(self.store, "printer_status")
+        p = events.latest(self.store, events.PRINTER_STATUS)
         state = str(p.payload.get("state", "unknown")) if p else "unknown"
         yield _state_set(
             "kiosk_printer_state", "Printer state (1 = current)", PRINTER_STATES, state
@@ -229,7 +215,7 @@ class MetricsConsumer(Consumer):
         yield _state_set(
             "kiosk_paper_state", "Paper (1 = current)", PAPER_STATES, PAPER.get(state, "unknown")
         )
-        d = latest_event(self.store, "display_link")
+        d = events.latest(self.store, events.DISPLAY_LINK)
         link = str(d.payload.get("state", "unknown")) if d else "unknown"
         yield _state_set(
             "kiosk_display_link_state", "Hall display link (1 = current)", LINK_STATES, link

@@ -183,12 +183,7 @@ def build(cfg: Config, store: Store, first: str, last: str) -> Report:
     offsets: dict[str, float] = {}
     tz = cfg.tz
     with store.read() as tx:
-        rows = tx.c.execute(
-            "SELECT day, service, counter, status, issued_at, called_at, served_at, "
-            "transfer_count, rating FROM tickets WHERE day BETWEEN ? AND ? ORDER BY id",
-            (first, last),
-        )
-        for day, service, counter, *fig in rows:
+        for day, service, counter, *fig in tx.report_rows(first, last):
             off = offsets.get(day)
             if off is None:
                 # The zone's offset at noon of that day (no office is open across a DST change).

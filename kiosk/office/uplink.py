@@ -35,9 +35,11 @@ from urllib.parse import urlsplit
 import requests
 
 from kiosk import __version__
+from kiosk.core import events
 from kiosk.core.config import Config, ConfigError
 from kiosk.core.consumer import Consumer
-from kiosk.core.store import Event, Store
+from kiosk.core.events import backlog
+from kiosk.core.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -137,26 +139,6 @@ def check_url(url: str) -> str | None:
     return f'"{url}" is not a web address; write it like "https://tiepnhan.quan.gov.vn/kiosk"'
 
 
-def latest_event(store: Store, type: str) -> Event | None:
-    """The newest event of one type (``printer_status``, ``display_link``), or None."""
-    with store.read() as tx:
-        row = tx.c.execute(
-            "SELECT seq, at, day, type, code, payload FROM events WHERE type = ? "
-            "ORDER BY seq DESC LIMIT 1",
-            (type,),
-        ).fetchone()
-    return Event(row[0], row[1], row[2], row[3], row[4], json.loads(row[5])) if row else None
-
-
-def backlog(store: Store, cursor_name: str = "uplink") -> int:
-    """Events written but not yet acknowledged by the receiver."""
-    cursor = store.cursor(cursor_name)
-    with store.read() as tx:
-        return int(
-            tx.c.execute("SELECT COUNT(*) FROM events WHERE seq > ?", (cursor,)).fetchone()[0]
-        )
-
-
 def _iso(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -167,7 +149,7 @@ PAPER = {"ok": "ok", "paper_near_end": "near_end", "paper_out": "out"}
 def device_health(store: Store, started_at: float, now: float) -> dict[str, Any]:
     """Printer, paper, display link, disk, version and uptime, as sent in a heartbeat."""
     health: dict[str, Any] = {}
-    p = latest_event(store, "printer_status")
+    p = events.latest(store, events.PRINTER_STATUS)
     state = str(p.payload.get("state", "unknown")) if p else "unknown"
     health["printer"] = {
         "state": state,
@@ -175,7 +157,7 @@ def device_health(store: Store, started_at: float, now: float) -> dict[str, Any]
         "detail": p.payload.get("detail", "") if p else "no printer report yet",
         "since": _iso(p.at) if p else None,
     }
-    d = latest_event(store, "display_link")
+    d = events.latest(store, events.DISPLAY_LINK)
     health["display_link"] = {
         "state": str(d.payload.get("state", "unknown")) if d else "unknown",
         "detail": d.payload.get("detail", "") if d else "no display-link report yet",
@@ -205,23 +187,15 @@ def queue_now(store: Store) -> dict[str, Any]:
     """The current business day's queue at a glance: waiting per service, issued so far."""
     with store.read() as tx:
         day = tx.get_meta("day")
-        waiting = dict(
-            tx.c.execute(
-                "SELECT service, COUNT(*) FROM tickets WHERE day = ? AND status = 'waiting' "
-                "GROUP BY service ORDER BY service",
-                (day,),
-            ).fetchall()
-        )
-        issued = int(
-            tx.c.execute("SELECT COUNT(*) FROM tickets WHERE day = ?", (day,)).fetchone()[0]
-        )
+        waiting = tx.waiting_by_service(day) if day is not None else {}
+        issued = tx.count_tickets(day)
     return {"day": day, "issued": issued, "waiting": waiting}
 
 
 class Uplink(Consumer):
     """The uplink consumer: batches to ``/events``, heartbeats to ``/heartbeat``."""
 
-    name = "uplink"
+    name = events.UPLINK_CURSOR
     idle_wait = 5.0
 
     def __init__(
@@ -264,10 +238,7 @@ class Uplink(Consumer):
         # Register the cursor now: from here on retention keeps every unsent event even
         # if nothing has been sent yet (Store.prune keeps events past the lowest cursor).
         with store.transaction() as tx:
-            tx.c.execute(
-                "INSERT OR IGNORE INTO cursors(name, seq, updated_at) VALUES (?, 0, ?)",
-                (self.name, clock()),
-            )
+            tx.register_cursor(self.name, clock())
 
     # ------------------------------------------------------------------ HTTP
     def _post(self, path: str, doc: dict[str, Any]) -> dict[str, Any]:
@@ -331,15 +302,15 @@ class Uplink(Consumer):
         The cursor moves only to what the receiver acknowledged (``last_seq`` of its reply).
         """
         cursor = self.cursor
-        events = self.store.events_since(cursor, limit=self.batch_size)
-        if not events:
+        batch = self.store.events_since(cursor, limit=self.batch_size)
+        if not batch:
             return 0
         doc = {
             "schema": WIRE_SCHEMA,
             "site": self.settings.site,
             "sent_at": _iso(self.clock()),
             "after": cursor,
-            "events": [e.as_dict() for e in events],
+            "events": [e.as_dict() for e in batch],
         }
         try:
             reply = self._post("events", doc)
@@ -354,13 +325,13 @@ class Uplink(Consumer):
                 "bad_reply",
                 f"the receiver's reply has no whole-number last_seq: {str(reply)[:200]}",
             )
-        if acked < events[0].seq:
+        if acked < batch[0].seq:
             raise UplinkError(
                 "bad_reply",
                 f"the receiver acknowledged up to seq {acked}, before this batch "
-                f"({events[0].seq}–{events[-1].seq}); will send again",
+                f"({batch[0].seq}–{batch[-1].seq}); will send again",
             )
-        acked = min(acked, events[-1].seq)
+        acked = min(acked, batch[-1].seq)
         clashes = reply.get("conflicts")
         if isinstance(clashes, int) and clashes > 0:
             self.conflicts += clashes
@@ -369,22 +340,17 @@ class Uplink(Consumer):
                 "numbers (seq %d–%d); was the queue database restored from a backup? "
                 "They are kept aside at the district, not lost; tell district IT",
                 clashes,
-                events[0].seq,
-                events[-1].seq,
+                batch[0].seq,
+                batch[-1].seq,
             )
-        closed = [e.day for e in events if e.type == "day_closed" and e.seq <= acked and e.day]
+        closed = [e.day for e in batch if e.type == events.DAY_CLOSED and e.seq <= acked and e.day]
         with self.store.transaction() as tx:
             # Cursor and the days whose report is now due move together (one commit).
-            tx.c.execute(
-                "INSERT INTO cursors(name, seq, updated_at) VALUES (?, ?, ?) "
-                "ON CONFLICT(name) DO UPDATE SET seq = MAX(seq, excluded.seq), "
-                "updated_at = excluded.updated_at",
-                (self.name, acked, time.time()),
-            )
+            tx.save_cursor(self.name, acked, time.time())
             if closed and self.cfg is not None:
                 due = json.loads(tx.get_meta(REPORTS_KEY) or "[]")
                 tx.set_meta(REPORTS_KEY, json.dumps(sorted(set(due) | set(closed))))
-        n = sum(1 for e in events if e.seq <= acked)
+        n = sum(1 for e in batch if e.seq <= acked)
         self.sent += n
         self.last_ok = self.clock()
         return n
@@ -600,8 +566,6 @@ def check_uplink(ctx: Any) -> Any:
     Takes a :class:`kiosk.doctor.checks.Context`; ready for ``kiosk.doctor.checks.CHECKS`` as
     ``("uplink", check_uplink)``. Reads the store read-only and sends nothing.
     """
-    import sqlite3
-
     from kiosk.doctor import checks as doctor
 
     cfg = ctx.cfg
@@ -617,18 +581,12 @@ def check_uplink(ctx: Any) -> Any:
     if p is None or not p.exists():
         return doctor.ok("uplink", f"→ {s.url}; nothing recorded yet")
     try:
-        conn = sqlite3.connect(f"file:{p}?mode=ro", uri=True, timeout=5)
-        try:
-            row = conn.execute(
-                "SELECT seq, updated_at FROM cursors WHERE name = 'uplink'"
-            ).fetchone()
+        with Store.read_only(p) as tx:
+            row = tx.cursor_row(events.UPLINK_CURSOR)
             seq = row[0] if row else 0
-            waiting, oldest = conn.execute(
-                "SELECT COUNT(*), MIN(at) FROM events WHERE seq > ?", (seq,)
-            ).fetchone()
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError as e:
+            waiting = tx.count_events_after(seq)
+            oldest = tx.oldest_event_after(seq)
+    except StoreError as e:
         return doctor.fail("uplink", f"cannot read {p}: {e}", "see the store line above")
     now = ctx.now()
     if waiting and oldest is not None and now - oldest > DOCTOR_STALE_SECONDS:

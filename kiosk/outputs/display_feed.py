@@ -30,25 +30,26 @@ from typing import Any
 import serial
 
 from display import protocol as p
+from kiosk.core import events
 from kiosk.core.consumer import Consumer
 from kiosk.core.queue import Queue
 from kiosk.core.store import Event
 
 log = logging.getLogger(__name__)
 
-CALL_TYPES = ("ticket_called", "ticket_recalled")
+CALL_TYPES = events.CALLS
 #: Events that change what the hall display shows.
 STATE_TYPES = (
     *CALL_TYPES,
-    "ticket_issued",
-    "ticket_skipped",
-    "ticket_transferred",
-    "ticket_served",
-    "ticket_expired",
-    "counter_opened",
-    "counter_closed",
-    "day_opened",
-    "day_closed",
+    events.TICKET_ISSUED,
+    events.TICKET_SKIPPED,
+    events.TICKET_TRANSFERRED,
+    events.TICKET_SERVED,
+    events.TICKET_EXPIRED,
+    events.COUNTER_OPENED,
+    events.COUNTER_CLOSED,
+    events.DAY_OPENED,
+    events.DAY_CLOSED,
 )
 
 #: Retransmission: RFC 6298-style adaptive timeout, doubled on each timeout, bounded.
@@ -409,7 +410,7 @@ class DisplayLink(Consumer):
         self.skipped_stale = 0
 
     def _record_state(self, up: bool, detail: str) -> None:
-        self.queue.record("display_link", state="up" if up else "down", detail=detail)
+        self.queue.record(events.DISPLAY_LINK, state="up" if up else "down", detail=detail)
 
     def stop(self, timeout: float = 5.0) -> None:
         super().stop(timeout)
@@ -447,7 +448,7 @@ class DisplayLink(Consumer):
                 code=event.code or "",
                 counter=int(pl.get("counter") or 0),
                 service=str(pl.get("service") or ""),
-                recall=event.type == "ticket_recalled",
+                recall=event.type == events.TICKET_RECALLED,
                 call_id=event.seq,
                 at=int(event.at),
             )
@@ -499,25 +500,15 @@ class DisplayLink(Consumer):
         if before_seq is None:
             before_seq = self.cursor + 1
         with self.store.read() as tx:
-            rows = tx.c.execute(
-                "SELECT seq, at, type, code, payload FROM events "
-                "WHERE type IN ('ticket_called', 'ticket_recalled') AND day = ? AND seq < ? "
-                "ORDER BY seq DESC LIMIT ?",
-                (day, before_seq, n),
-            ).fetchall()
-        import json
-
-        out = []
-        for seq, at, type_, code, payload in rows:
-            pl = json.loads(payload)
-            out.append(
-                p.Call(
-                    code or "",
-                    int(pl.get("counter") or 0),
-                    str(pl.get("service") or ""),
-                    type_ == "ticket_recalled",
-                    int(seq),
-                    int(at),
-                )
+            calls = tx.latest_events(CALL_TYPES, day, before_seq, n)
+        return [
+            p.Call(
+                ev.code or "",
+                int(ev.payload.get("counter") or 0),
+                str(ev.payload.get("service") or ""),
+                ev.type == events.TICKET_RECALLED,
+                int(ev.seq),
+                int(ev.at),
             )
-        return out
+            for ev in calls
+        ]

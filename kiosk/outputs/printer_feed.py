@@ -30,12 +30,14 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
+from kiosk.core import events
+from kiosk.core.config import Config
 from kiosk.core.consumer import Consumer
 from kiosk.core.queue import Queue
-from kiosk.core.store import Event, StoreError, Ticket
+from kiosk.core.store import Event, Store, StoreError, Ticket
 from printer.connection import Link, PrinterFault, open_link
 from printer.job import TicketPrinter, info_from_ticket, layout_from_config
-from printer.status import FAULTS, Status, recorded
+from printer.status import FAULTS, Status
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +48,31 @@ FAULT_RETRY = 2.0
 SILENT_RECHECK = 300.0
 
 
+def recorded_status(store: Store) -> Status | None:
+    """The newest ``printer_status`` event in the store, or None."""
+    ev = events.latest(store, events.PRINTER_STATUS)
+    return Status.from_payload(ev.payload) if ev else None
+
+
+def printer_status(store: Store) -> Status:
+    """The newest ``printer_status`` event in the store, or unknown when there is none.
+
+    For the kiosk screen and ``kiosk doctor``: together with ``[printer] on_fault``
+    (see :func:`issuing_paused`) it says whether tickets can be given.
+    """
+    return recorded_status(store) or Status("unknown", "no printer status yet")
+
+
+def issuing_paused(cfg: Config, store: Store) -> bool:
+    """Whether the kiosk should stop issuing: ``on_fault = "pause"`` and the printer is down."""
+    return bool(cfg.printer.on_fault == "pause" and printer_status(store).fault)
+
+
 class PrinterConsumer(Consumer):
     """Prints tickets from the event log; see the module docstring."""
 
     name = "printer"
-    types = ("ticket_issued",)
+    types = (events.TICKET_ISSUED,)
     min_backoff = 0.5
     max_backoff = 10.0
 
@@ -74,7 +96,7 @@ class PrinterConsumer(Consumer):
         self.monotonic = monotonic
         self.status_interval = float(cfg.printer.status_seconds)
         #: The state last written as a printer_status event (from the store at start).
-        last = recorded(queue.store)
+        last = recorded_status(queue.store)
         self.state: str | None = last.state if last else None
         self.silent_until = 0.0
         self.next_check = 0.0
@@ -108,7 +130,7 @@ class PrinterConsumer(Consumer):
     def note(self, st: Status) -> None:
         if st.state != self.state:
             log.info("printer: %s (%s)", st.state, st.detail)
-            self.queue.record("printer_status", state=st.state, detail=st.detail)
+            self.queue.record(events.PRINTER_STATUS, state=st.state, detail=st.detail)
             self.state = st.state
         if st.fault:
             self.next_check = min(self.next_check, self.monotonic() + FAULT_RETRY)
@@ -207,21 +229,8 @@ class PrinterConsumer(Consumer):
 
     def ahead_now(self, t: Ticket) -> int:
         """People still before a waiting ticket in its service (for a reprint)."""
-        prio = self.queue.cfg.queue.priority_enabled
-        # The order counters call in (kiosk.core.store.Tx.next_waiting): priority first,
-        # then queue_key, then id.
-        before = "(queue_key < ? OR (queue_key = ? AND id < ?))"
-        if prio and t.priority:
-            before += " AND priority = 1"
-        elif prio:
-            before = f"(priority = 1 OR {before})"
-        sql = (
-            "SELECT COUNT(*) FROM tickets WHERE day = ? AND service = ? AND status = 'waiting' "
-            f"AND {before}"
-        )
         with self.store.read() as tx:
-            row = tx.c.execute(sql, (t.day, t.service, t.queue_key, t.queue_key, t.id)).fetchone()
-        return int(row[0])
+            return tx.count_ahead(t, bool(self.queue.cfg.queue.priority_enabled))
 
     def reprint(self) -> int:
         """Print flagged tickets, oldest first, stopping at the first failure."""

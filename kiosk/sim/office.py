@@ -476,11 +476,7 @@ class Simulation:
         deadline = time.monotonic() + timeout
         while True:
             with q.store.read() as tx:
-                left = tx.c.execute(
-                    "SELECT COUNT(*) FROM tickets WHERE day = ? AND status = 'waiting' "
-                    "AND print_status = 'failed'",
-                    (q.today(),),
-                ).fetchone()[0]
+                left = tx.count_waiting_print_failed(q.today())
             if not left or time.monotonic() >= deadline:
                 app.step()
                 return int(left)

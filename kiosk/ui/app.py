@@ -29,6 +29,7 @@ from typing import Any
 import pygame
 
 from display.sdnotify import Notifier
+from kiosk.core import events
 from kiosk.core.queue import Queue, QueueError, is_open_at
 from kiosk.core.store import Event, StoreError
 from kiosk.inputs.actions import CITIZEN_KINDS, COUNTER_KINDS, Action, Outcome, perform
@@ -40,12 +41,12 @@ log = logging.getLogger(__name__)
 
 #: Event types the screen follows.
 WATCHED = (
-    "ticket_printed",
-    "ticket_print_failed",
-    "ticket_not_printed",
-    "printer_status",
-    "day_closed",
-    "day_opened",
+    events.TICKET_PRINTED,
+    events.TICKET_PRINT_FAILED,
+    events.TICKET_NOT_PRINTED,
+    events.PRINTER_STATUS,
+    events.DAY_CLOSED,
+    events.DAY_OPENED,
 )
 #: Seconds without input after which the loop polls at the idle rate.
 ACTIVE_SECONDS = 5.0
@@ -81,16 +82,10 @@ def parse_size(text: str) -> tuple[int, int]:
 
 def last_printer_status(queue: Queue) -> tuple[str, str]:
     """The newest ``printer_status`` in the store (state, detail), or unknown."""
-    import json
-
-    with queue.store.read() as tx:
-        row = tx.c.execute(
-            "SELECT payload FROM events WHERE type = 'printer_status' ORDER BY seq DESC LIMIT 1"
-        ).fetchone()
-    if not row:
+    ev = events.latest(queue.store, events.PRINTER_STATUS)
+    if ev is None:
         return "unknown", ""
-    p = json.loads(row[0])
-    return str(p.get("state", "unknown")), str(p.get("detail", ""))
+    return str(ev.payload.get("state", "unknown")), str(ev.payload.get("detail", ""))
 
 
 class Waker:
@@ -505,11 +500,13 @@ class KioskApp:
         assert self.model is not None
         now = self.mono()
         p: dict[str, Any] = ev.payload
-        if ev.type == "printer_status":
+        if ev.type == events.PRINTER_STATUS:
             self.model.set_printer(str(p.get("state", "unknown")), str(p.get("detail", "")), now)
-        elif ev.type in ("ticket_printed", "ticket_print_failed"):
-            self.model.print_verdict(int(p.get("ticket_id", -1)), ev.type == "ticket_printed", now)
-        elif ev.type == "ticket_not_printed":
+        elif ev.type in (events.TICKET_PRINTED, events.TICKET_PRINT_FAILED):
+            self.model.print_verdict(
+                int(p.get("ticket_id", -1)), ev.type == events.TICKET_PRINTED, now
+            )
+        elif ev.type == events.TICKET_NOT_PRINTED:
             # Stale, not a printer fault: the number is on screen, nothing is wrong.
             self.model.print_verdict(int(p.get("ticket_id", -1)), False, now, fault=False)
 

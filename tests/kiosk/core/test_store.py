@@ -232,3 +232,45 @@ def test_consumer_moves_its_cursor_over_unwanted_events_once_per_pass(queue: Que
     assert c.run_once() == 6
     assert c.cursor == queue.store.last_seq()
     assert len(writes) == 6 + 1  # one per handled ticket, one to pass the calls at the end
+
+
+def test_read_only_open_creates_nothing_and_writes_nothing(tmp_path: Path, queue: Queue) -> None:
+    missing = tmp_path / "none.db"
+    with pytest.raises(StoreError, match="unable to open"):
+        with Store.read_only(missing) as tx:
+            tx.last_seq()
+    assert not missing.exists()
+    queue.issue("hotich")
+    with Store.read_only(queue.store.path) as tx:
+        assert tx.quick_check() == "ok"
+        assert tx.last_seq() == queue.store.last_seq()
+    with pytest.raises(StoreError, match="readonly"):  # errors leave the block as StoreError
+        with Store.read_only(queue.store.path) as tx:
+            tx.set_meta("x", "y")
+
+
+def test_read_only_open_of_a_file_that_is_not_a_database_says_so(tmp_path: Path) -> None:
+    junk = tmp_path / "queue.db"
+    junk.write_bytes(b"not a database at all" * 100)
+    with pytest.raises(StoreError, match="not a database"):
+        with Store.read_only(junk) as tx:
+            tx.quick_check()
+
+
+def test_copy_file_of_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
+    junk = tmp_path / "queue.db"
+    junk.write_bytes(b"not a database at all" * 100)
+    with pytest.raises(StoreError, match=r"cannot back up .*queue\.db"):
+        Store.copy_file(junk, tmp_path / "copy.db")
+
+
+def test_metrics_cursor_may_be_saved_backwards_when_asked(store: Store) -> None:
+    with store.transaction() as tx:
+        tx.save_cursor("m", 9, 1.0)
+        tx.save_cursor("m", 4, 2.0)
+        assert tx.cursor_row("m") == (9, 2.0)
+        tx.save_cursor("m", 4, 3.0, forward_only=False)
+        assert tx.cursor_row("m") == (4, 3.0)
+        tx.register_cursor("m", 5.0)  # an existing cursor is left alone
+        tx.register_cursor("new", 5.0)
+        assert tx.cursors() == {"m": 4, "new": 0}

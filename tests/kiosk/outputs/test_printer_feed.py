@@ -12,10 +12,14 @@ from PIL import ImageChops
 
 from kiosk.compose import Overrides, start_consumers, stop_consumers
 from kiosk.core.queue import Queue
-from kiosk.outputs.printer_feed import FAULT_RETRY, PrinterConsumer
+from kiosk.outputs.printer_feed import (
+    FAULT_RETRY,
+    PrinterConsumer,
+    issuing_paused,
+    printer_status,
+)
 from printer import raster
 from printer.job import info_from_ticket
-from printer.status import issuing_paused, latest
 from tests.printer.fakes import FakePrinter
 
 
@@ -155,7 +159,7 @@ def test_unplugged_mid_job_the_ticket_is_kept_and_printed_when_plugged_back(
     assert time.monotonic() - t0 < 2  # bounded by the timeout, never stuck
     code = events(queue, "ticket_issued")[0][1]
     assert print_status(queue, code) == "failed"
-    assert latest(queue.store).state == "offline"
+    assert printer_status(queue.store).state == "offline"
     mono.t += FAULT_RETRY
     consumer.on_idle()  # still unplugged
     assert print_status(queue, code) == "failed"
@@ -183,7 +187,7 @@ def test_a_printer_that_never_answers_status_still_prints_and_is_reported_unknow
     assert fake.questions == 2
     assert len(wait_jobs(fake, 3)) == 3
     assert [s for (_, _, s) in events(queue, "printer_status")] == ["unknown"]
-    assert latest(queue.store).state == "unknown"
+    assert printer_status(queue.store).state == "unknown"
     assert [e[0] for e in events(queue, "ticket_printed")] == ["ticket_printed"] * 3
 
 
@@ -255,9 +259,9 @@ def test_a_missing_logo_or_a_removed_service_does_not_stop_printing(
 
 
 def test_fault_policy_and_state_for_the_screen(cfg, queue: Queue) -> None:
-    assert latest(queue.store).state == "unknown"
+    assert printer_status(queue.store).state == "unknown"
     queue.record("printer_status", state="paper_out", detail="the paper roll is empty")
-    assert latest(queue.store).state == "paper_out"
+    assert printer_status(queue.store).state == "paper_out"
     assert not issuing_paused(cfg, queue.store)  # example site: show_on_screen
     cfg.printer["on_fault"] = "pause"
     assert issuing_paused(cfg, queue.store)
