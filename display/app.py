@@ -23,6 +23,7 @@ from types import FrameType
 from display import protocol as p
 from display.announcer import Announcer
 from display.receiver import Receiver
+from display.sdlvideo import prefer_native_framebuffer
 from display.sdnotify import Notifier
 from display.state import HallState, status_dict, write_status
 
@@ -88,13 +89,8 @@ class App:
 
         pygame.display.init()
         pygame.font.init()
-        driver = pygame.display.get_driver()
-        if driver == "x11":
-            # X11 has a native framebuffer (XShm). Left to itself SDL puts the window
-            # surface on a GL texture, which without a GPU is llvmpipe: measured under
-            # Xvfb, 1.5 % of a core and 108 MB PSS idle, against 0.15 % and 29 MB native.
-            # KMSDRM (the Pi) has no native framebuffer, so the hint is only set here.
-            os.environ.setdefault("SDL_FRAMEBUFFER_ACCELERATION", "0")
+        # X11's native framebuffer, not a GL texture on llvmpipe (display.sdlvideo).
+        driver = prefer_native_framebuffer()
         size = self.opts.size
         flags = 0
         if size is None:

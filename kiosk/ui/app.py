@@ -28,6 +28,7 @@ from typing import Any
 
 import pygame
 
+from display.sdlvideo import prefer_native_framebuffer
 from display.sdnotify import Notifier
 from kiosk.core import events
 from kiosk.core.queue import Queue, QueueError, is_open_at
@@ -183,6 +184,8 @@ class KioskApp:
     def start(self) -> None:
         """Open the window, draw the first frame, tell systemd we are ready."""
         pygame.display.init()
+        # Under X11 the native framebuffer, not a GL texture on Mesa (display.sdlvideo).
+        prefer_native_framebuffer()
         pygame.font.init()
         pygame.event.set_allowed(None)
         pygame.event.set_allowed([*ALLOWED_EVENTS, self.ACTION_EVENT])
