@@ -17,6 +17,7 @@ thresholded here, at 50 %, so python-escpos and the printer never dither text.
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 WIDTHS = {58: 384, 80: 576}
 #: Greyscale → 1-bit at 50 %: no dithering of text edges.
 THRESHOLD = [0] * 128 + [255] * 128
+#: Nobody ahead: the words the kiosk screen shows then (kiosk/ui/text.py "wait_none").
+CALLED_SOON = ("Bạn sắp được gọi", "You will be called shortly")
 WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
 
 FontT = ImageFont.FreeTypeFont
@@ -44,28 +47,236 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+#: A space the ticket never breaks at. In the site file write it as ``\u00A0`` inside
+#: a quoted string: ``name = "Cấp đổi giấy\u00A0phép"`` (docs/printers.md).
+NBSP = "\u00a0"
+#: Where a name's parts meet; a long name breaks here first, the mark ending the line.
+SEPARATORS = re.compile(r"(?<=\S)( [–—-]|[,;:])(?= )")
+#: Compound words of administrative names that a line never splits (lower case, NFC).
+#: Longer ones are tried first, so "hộ kinh doanh" wins over "kinh doanh".
+COMPOUNDS = frozenset(
+    nfc(c)
+    for c in (
+        # fields and offices
+        "tư pháp",
+        "hộ tịch",
+        "chứng thực",
+        "đất đai",
+        "xây dựng",
+        "lao động",
+        "thương binh",
+        "xã hội",
+        "kinh tế",
+        "hộ kinh doanh",
+        "kinh doanh",
+        "doanh nghiệp",
+        "hợp tác xã",
+        "trả kết quả",
+        "kết quả",
+        "tra cứu",
+        "hồ sơ",
+        "hành chính",
+        "công dân",
+        "người có công",
+        "bảo hiểm",
+        "y tế",
+        "giáo dục",
+        "đào tạo",
+        "tài nguyên",
+        "môi trường",
+        "văn hóa",
+        "thể thao",
+        "du lịch",
+        "nông nghiệp",
+        "giao thông",
+        "vận tải",
+        "tài chính",
+        "nội vụ",
+        "quy hoạch",
+        "nhà ở",
+        "cư trú",
+        "quốc tịch",
+        "lý lịch",
+        "tư pháp",
+        "chính sách",
+        "bảo trợ",
+        "trẻ em",
+        "gia đình",
+        "cá nhân",
+        "tổ chức",
+        "tôn giáo",
+        "dân tộc",
+        "an ninh",
+        "quốc phòng",
+        "thuế",
+        "công thương",
+        "khoa học",
+        "công nghệ",
+        "thông tin",
+        "truyền thông",
+        "phòng cháy",
+        "chữa cháy",
+        # acts and documents
+        "đăng ký",
+        "cấp đổi",
+        "cấp lại",
+        "cấp mới",
+        "giấy phép",
+        "giấy tờ",
+        "giấy chứng nhận",
+        "chứng nhận",
+        "quyền sử dụng",
+        "sử dụng",
+        "khai sinh",
+        "khai tử",
+        "kết hôn",
+        "ly hôn",
+        "giám hộ",
+        "nhận con",
+        "thay đổi",
+        "cải chính",
+        "bản sao",
+        "bản chính",
+        "văn bản",
+        "hợp đồng",
+        "giao dịch",
+        "thừa kế",
+        "tiếp nhận",
+        "trả lời",
+        "khiếu nại",
+        "tố cáo",
+        "phản ánh",
+        "kiến nghị",
+        "thủ tục",
+        "dịch vụ",
+        "trực tuyến",
+        "hỗ trợ",
+        "hướng dẫn",
+        "tư vấn",
+        "thanh toán",
+        "lệ phí",
+        "ưu tiên",
+        "người cao tuổi",
+        "khuyết tật",
+        "phụ nữ",
+        "mang thai",
+        # places and bodies
+        "ủy ban",
+        "ủy ban nhân dân",
+        "nhân dân",
+        "trung tâm",
+        "phục vụ",
+        "bộ phận",
+        "một cửa",
+        "tỉnh",
+        "thành phố",
+        "phường",
+        "thị trấn",
+        "việt nam",
+        "cơ quan",
+        "thẩm quyền",
+        "đường dây nóng",
+        "xin cảm ơn",
+        "vui lòng",
+        "thời gian",
+        "dự kiến",
+        "số thứ tự",
+    )  # fmt: skip
+    if " " in c
+)
+_LONGEST = max(c.count(" ") + 1 for c in COMPOUNDS)
+_PUNCT = ".,;:!?()\"'“”–—-"
+
+
+def _shown(s: str) -> str:
+    return s.replace(NBSP, " ")
+
+
+def _units(words: list[str], longest: int = _LONGEST) -> list[str]:
+    """Words with compounds of up to ``longest`` words (and words already joined by
+    :data:`NBSP`) as one unit, joined by NBSP; a lone dash sticks to the word before."""
+    keys = [w.strip(_PUNCT).lower() for w in words]
+    units: list[str] = []
+    i = 0
+    while i < len(words):
+        n = 1
+        for k in range(min(longest, len(words) - i), 1, -1):
+            if " ".join(keys[i : i + k]) in COMPOUNDS:
+                n = k
+                break
+        unit = NBSP.join(words[i : i + n])
+        if units and not keys[i]:  # punctuation only ("–"): never the start of a line
+            units[-1] += NBSP + unit
+        else:
+            units.append(unit)
+        i += n
+    return units
+
+
+def _fill(pieces: list[str], f: FontT, width: int, sep: str = " ") -> list[str]:
+    """Greedy lines of whole pieces; a piece wider than a line is split at its own
+    spaces, then inside a word (a word longer than a whole line)."""
+    lines: list[str] = []
+    line = ""
+    for piece in pieces:
+        trial = f"{line}{sep}{piece}" if line else piece
+        if f.getlength(_shown(trial)) <= width:
+            line = trial
+            continue
+        if line:
+            lines.append(line)
+        line = ""
+        if f.getlength(_shown(piece)) <= width:
+            line = piece
+        elif NBSP in piece:
+            # A compound wider than a line: split at the break that keeps the most
+            # (its shorter compounds: "Hộ | kinh doanh" before "Hộ kinh | doanh").
+            words = piece.split(NBSP)
+            shorter = _units(words, len(words) - 1)
+            if len(shorter) == 1:  # no shorter compound inside: plain words, dash kept
+                shorter = _units(words, 1)
+            *full, line = _fill(shorter if len(shorter) > 1 else words, f, width)
+            lines += full
+        else:
+            while f.getlength(piece) > width:
+                cut = len(piece)
+                while cut > 1 and f.getlength(piece[:cut]) > width:
+                    cut -= 1
+                lines.append(piece[:cut])
+                piece = piece[cut:]
+            line = piece
+    lines.append(line)
+    return lines
+
+
 def wrap(text: str, f: FontT, width: int) -> list[str]:
-    """Lines of ``text`` no wider than ``width`` dots; breaks at spaces, or inside a
-    word longer than a whole line."""
+    """Lines of ``text`` no wider than ``width`` dots.
+
+    Vietnamese words are syllables, so a break at any space can split a word
+    ("Thương / binh"). A line breaks, in order of preference: after a separator of
+    the name's parts (" – ", ","), then at a space that is not inside a compound of
+    :data:`COMPOUNDS` nor a :data:`NBSP`, then inside a compound, and inside a word
+    only when the word is longer than a whole line.
+    """
     lines: list[str] = []
     for para in nfc(text).splitlines() or [""]:
-        line = ""
-        for word in para.split():
-            trial = f"{line} {word}" if line else word
-            if f.getlength(trial) <= width:
-                line = trial
-                continue
-            if line:
-                lines.append(line)
-            line = ""
-            while f.getlength(word) > width:
-                cut = len(word)
-                while cut > 1 and f.getlength(word[:cut]) > width:
-                    cut -= 1
-                lines.append(word[:cut])
-                word = word[cut:]
-            line = word
-        lines.append(line)
+        para = re.sub(r"[ \t]+", " ", para).strip(" ")
+        if f.getlength(_shown(para)) <= width:
+            lines.append(_shown(para))
+            continue
+        # Segments end with their separator: "Lao động –" | "Thương binh và Xã hội".
+        cuts = [m.end(1) for m in SEPARATORS.finditer(para)]
+        bounds = zip([0, *[c + 1 for c in cuts]], [*cuts, len(para)], strict=True)
+        segments = [para[a:b] for a, b in bounds]
+        out: list[str] = []
+        for seg in segments:
+            if out and f.getlength(_shown(f"{out[-1]} {seg}")) <= width:
+                out[-1] = f"{out[-1]} {seg}"
+            elif f.getlength(_shown(seg)) <= width:
+                out.append(seg)
+            else:
+                out += _fill(_units(seg.split(" ")), f, width)
+        lines += [_shown(x) for x in out]
     return lines
 
 
@@ -284,6 +495,8 @@ class TicketLayout:
             if t.wait_minutes is not None:
                 vi = f"Thời gian chờ dự kiến: khoảng {t.wait_minutes} phút"
                 en = f"Estimated wait: about {t.wait_minutes} min"
+                if t.wait_minutes <= 0:
+                    vi, en = CALLED_SOON  # not "khoảng 0 phút"
                 c.text(wrap(vi, vf, self.inner), vf, self.margin)
                 c.text(wrap(en, ef, self.inner), ef, self.margin)
         if t.qr_text:

@@ -59,6 +59,12 @@ def cmd_print(args: argparse.Namespace) -> int:
     q = open_queue(args)
     cfg = q.cfg
     code = args.code.strip().upper()
+    if not code:
+        from kiosk.cli import UsageError
+
+        raise UsageError(
+            "the ticket code is empty; give one such as A012 (`kiosk status` lists today's)"
+        )
     t = q.ticket(code)
     if t is None:
         raise UnknownName(

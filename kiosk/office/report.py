@@ -647,6 +647,20 @@ def _day(value: str, flag: str) -> str:
         raise UsageError(f'{flag} "{value}" is not a date; write it like 2026-11-30') from None
 
 
+def _month(value: str) -> str:
+    """The first day of a ``--month YYYY-MM``, or a usage error with a month as example."""
+    from kiosk.cli import UsageError
+
+    try:
+        if len(value) != 7 or value[4] != "-":
+            raise ValueError(value)
+        return date(int(value[:4]), int(value[5:]), 1).isoformat()
+    except ValueError:
+        raise UsageError(
+            f'--month "{value}" is not a month; write it like 2026-11 (year, then month 01-12)'
+        ) from None
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from kiosk.cli import UsageError, emit, open_queue
 
@@ -655,7 +669,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.month:
         if args.from_ or args.to:
             raise UsageError("give --month, or --from/--to, not both")
-        first, last = month_bounds(_day(f"{args.month}-01", "--month"))
+        first, last = month_bounds(_month(args.month))
     else:
         last = _day(args.to, "--to") if args.to else today
         first = _day(args.from_, "--from") if args.from_ else last

@@ -270,7 +270,13 @@ class SerialLink(DisplayDriver):
         if up == self._up:
             return
         self._up = up
-        log.warning("display link %s: %s", "up" if up else "down", detail)
+        # Up is good news (INFO); down is what a technician must see (WARNING).
+        log.log(
+            logging.INFO if up else logging.WARNING,
+            "display link %s: %s",
+            "up" if up else "down",
+            detail,
+        )
         try:
             self.on_state(up, detail)
         except Exception:  # reporting must never break the link

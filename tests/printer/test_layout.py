@@ -6,6 +6,8 @@ import unicodedata
 from datetime import datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image, ImageChops
 
 from printer import fonts
@@ -192,3 +194,109 @@ def test_the_qr_code_on_the_printed_raster_reads_back_as_the_url(paper: int, tmp
         timeout=30,
     )
     assert r.stdout.strip() == url, r.stderr
+
+
+# ---------------------------------------------------------------- Vietnamese line breaks
+
+NAME_FONT = 32  # the service name's size on 80 mm paper (TicketLayout._draw_head)
+
+
+def width_for(text: str, f) -> int:  # type: ignore[no-untyped-def]
+    """The narrowest line ``text`` fits on, in dots."""
+    return int(f.getlength(text)) + 1
+
+
+def test_a_long_name_breaks_at_its_dash_before_splitting_a_word() -> None:
+    f = fonts.font(NAME_FONT, True)
+    name = "Lao động – Thương binh và Xã hội"
+    # On 80 mm paper this name used to come out as "Lao động – Thương binh và Xã / hội".
+    assert wrap(name, f, 560) == ["Lao động –", "Thương binh và Xã hội"]
+    assert wrap("Kinh tế – Hộ kinh doanh", f, width_for("Kinh tế – Hộ kinh", f)) == [
+        "Kinh tế –",
+        "Hộ kinh doanh",
+    ]
+    assert wrap("Giấy tờ, văn bản", f, width_for("Giấy tờ, văn", f)) == ["Giấy tờ,", "văn bản"]
+
+
+def test_compound_words_are_not_split_across_lines() -> None:
+    f = fonts.font(NAME_FONT, True)
+    # Room for "Thương binh và Xã" but not for "hội": "Xã hội" moves down whole.
+    text = "Thương binh và Xã hội"
+    assert wrap(text, f, width_for("Thương binh và Xã", f)) == ["Thương binh và", "Xã hội"]
+    # Room for "Đăng ký Hộ": "Hộ kinh doanh" stays together.
+    text = "Đăng ký Hộ kinh doanh"
+    assert wrap(text, f, width_for("Đăng ký Hộ kinh", f)) == ["Đăng ký", "Hộ kinh doanh"]
+    # Capitals too (site header lines).
+    text = "BỘ PHẬN TIẾP NHẬN VÀ TRẢ KẾT QUẢ"
+    assert wrap(text, f, width_for("BỘ PHẬN TIẾP NHẬN VÀ TRẢ KẾT", f))[-1] == "TRẢ KẾT QUẢ"
+
+
+def test_a_compound_wider_than_the_line_splits_where_it_keeps_the_most() -> None:
+    f = fonts.font(NAME_FONT, True)
+    assert wrap("Hộ kinh doanh", f, width_for("kinh doanh", f)) == ["Hộ", "kinh doanh"]
+    # A dash never starts a line, even when a part must be split.
+    lines = wrap("Trả kết quả – Tra cứu hồ sơ", f, width_for("Trả kết", f))
+    assert not any(line.startswith("–") for line in lines)
+    assert " ".join(lines) == "Trả kết quả – Tra cứu hồ sơ"
+
+
+def test_the_site_file_can_mark_a_space_that_never_breaks() -> None:
+    f = fonts.font(NAME_FONT, True)
+    room = width_for("Cấp đổi giấy phép lái", f)
+    assert wrap("Cấp đổi giấy phép lái xe", f, room) == ["Cấp đổi giấy phép lái", "xe"]
+    text = "Cấp đổi giấy phép lái\u00a0xe"  # "lái xe" marked non-breaking in the site file
+    lines = wrap(text, f, room)
+    assert lines == ["Cấp đổi giấy phép", "lái xe"]
+    assert "\u00a0" not in "".join(lines)  # printed as an ordinary space
+    # The marked text draws exactly like the unmarked one when it fits on a line.
+    layout = TicketLayout(576, HEADER)
+    a = layout.render(info(service_name="Cấp đổi giấy phép"))
+    b = TicketLayout(576, HEADER).render(info(service_name="Cấp đổi giấy\u00a0phép"))
+    assert ImageChops.difference(a.convert("L"), b.convert("L")).getbbox() is None
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    words=st.lists(
+        st.sampled_from(
+            ["Hộ", "kinh", "doanh", "Xã", "hội", "Thương", "binh", "và", "–", "giấy", "tờ,"]
+            + ["Nghiêngnghiêngnghiêng", "đăng", "ký", "hồ", "sơ", "giấy\u00a0phép"]
+        ),
+        min_size=1,
+        max_size=14,
+    ),
+    width=st.integers(min_value=60, max_value=560),
+)
+def test_wrapping_keeps_every_word_in_order_and_lines_fit(words: list[str], width: int) -> None:
+    f = fonts.font(24, True)
+    text = " ".join(words)
+    lines = wrap(text, f, width)
+    assert "".join(lines).replace(" ", "") == text.replace(" ", "").replace("\u00a0", "")
+    for line in lines:
+        assert f.getlength(line) <= width or len(line) == 1
+
+
+def drawn_lines(layout: TicketLayout, t: TicketInfo, monkeypatch) -> list[str]:  # type: ignore[no-untyped-def]
+    from printer.layout import Canvas
+
+    seen: list[str] = []
+    real = Canvas.text
+
+    def spy(self, lines, f, margin, align="center"):  # type: ignore[no-untyped-def]
+        seen.extend(lines)
+        return real(self, lines, f, margin, align)
+
+    monkeypatch.setattr(Canvas, "text", spy)
+    layout.body(t)
+    return seen
+
+
+def test_nobody_ahead_says_what_the_screen_says_not_about_0_minutes(monkeypatch) -> None:
+    from kiosk.ui.text import STRINGS
+
+    lines = drawn_lines(TicketLayout(576), info(ahead=0, wait_minutes=0), monkeypatch)
+    text = "\n".join(lines)
+    assert "0 phút" not in text and "0 min" not in text
+    assert STRINGS["wait_none"]["vi"] in text and STRINGS["wait_none"]["en"] in text
+    lines = drawn_lines(TicketLayout(576), info(ahead=3, wait_minutes=9), monkeypatch)
+    assert "Thời gian chờ dự kiến: khoảng 9 phút" in lines

@@ -174,3 +174,17 @@ def test_demo_day_runs_headless_and_writes_its_record(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["issued"] > 20 and summary["transferred"] >= 1
+
+
+def test_status_of_an_empty_day_ends_cleanly_not_in_a_comma(
+    capsys: pytest.CaptureFixture[str], db: Path
+) -> None:
+    from kiosk.core.store import Store
+
+    Store(db).close()
+    rc, out, _ = run(capsys, "status", "--db", str(db))
+    first = out.splitlines()[0]
+    assert rc == 0 and first.endswith(": 0 issued"), first
+    run(capsys, "issue", "hotich", "--db", str(db))
+    first = run(capsys, "status", "--db", str(db))[1].splitlines()[0]
+    assert first.endswith(": 1 issued, waiting 1"), first

@@ -161,3 +161,12 @@ def test_stale_tickets_are_listed_with_their_reason_and_print_only_on_demand(
     assert [p.name for p in folder.glob("*.png")] == ["0001-A002.png"]
     s = json.loads(run(capsys, "status", "--db", db, "--json")[1])
     assert [t["code"] for t in s["not_printed"]] == ["A001"]
+
+
+def test_print_of_an_empty_code_asks_for_a_code_in_one_line(capsys, tmp_path: Path) -> None:
+    rc, out, err = run(capsys, "print", "  ", "--db", str(tmp_path / "q.db"), "--printer", "dummy:")
+    assert rc == 2 and out == ""
+    assert err.strip() == (
+        "kiosk: the ticket code is empty; give one such as A012 (`kiosk status` lists today's)"
+    )
+    assert "  today" not in err

@@ -255,6 +255,10 @@ def test_kiosk_report_writes_every_form(cfg, queue, clock, tmp_path, capsys):
         (["--from", "2026-12-02", "--to", "2026-12-01"], "is after --to"),
         (["--month", "2026-11", "--to", "2026-12-01"], "not both"),
         (["--csv", "/nonexistent/dir/r.csv"], "cannot write /nonexistent/dir/r.csv"),
+        # A month's example is a month, not a day.
+        (["--month", "2026-13"], '--month "2026-13" is not a month; write it like 2026-11 '),
+        (["--month", "2026-1"], '--month "2026-1" is not a month; write it like 2026-11 '),
+        (["--month", "2026-11-30"], '--month "2026-11-30" is not a month'),
     ],
 )
 def test_kiosk_report_bad_input_says_what_to_fix(tmp_path, capsys, argv, message):

@@ -309,3 +309,19 @@ def test_a_port_held_by_another_program_is_reported_not_shared(queue, line):
     finally:
         drv.close()
         other.close()
+
+
+def test_link_up_is_logged_as_info_and_only_link_down_as_a_warning(caplog) -> None:
+    import logging
+
+    states: list[tuple[bool, str]] = []
+    lk = SerialLink("/dev/nowhere", on_state=lambda up, d: states.append((up, d)))
+    with caplog.at_level(logging.INFO, logger="kiosk.outputs.display_feed"):
+        lk._set_up(True, "heartbeat from the display")
+        lk._set_up(False, "no answer for 3 s")
+    levels = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert levels == [
+        ("INFO", "display link up: heartbeat from the display"),
+        ("WARNING", "display link down: no answer for 3 s"),
+    ]
+    assert states == [(True, "heartbeat from the display"), (False, "no answer for 3 s")]
