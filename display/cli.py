@@ -242,19 +242,19 @@ def _dispatch(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     voice_dirs = _voice_dirs(args)
-    if args.config is not None and site.voice_dir is not None:
-        voice_dirs.insert(len(args.voice_dir or []), site.voice_dir)
+    if args.config is not None and site.announcer.voice_dir:
+        voice_dirs.insert(len(args.voice_dir or []), Path(site.announcer.voice_dir))
     opts = Options(
         port=args.port,
-        baud=args.baud or site.baud,
-        address=args.address if args.address is not None else site.address,
+        baud=args.baud or site.display.baud,
+        address=args.address if args.address is not None else site.display.address,
         windowed=args.windowed,
         size=args.size,
         status_file=args.status_file,
         voice_dirs=voice_dirs,
-        number_mode=args.numbers or site.numbers,
-        chime=site.chime and not args.no_chime,
-        mute=args.mute or not site.announce,
+        number_mode=args.numbers or site.announcer.numbers,
+        chime=site.announcer.chime and not args.no_chime,
+        mute=args.mute or not site.announcer.enabled,
         scroll_fps=args.scroll_fps,
     )
     return App(opts).run(max_seconds=args.seconds)

@@ -1,17 +1,78 @@
-"""The display Pi's share of the site file: [display] baud/address and [announcer].
+"""The display Pi's share of the site file: the ``[display]`` and ``[announcer]`` sections.
+
+These two sections are declared here, once: each key is a dataclass field whose
+``metadata`` carries its documentation and limits (see :func:`key`). The kiosk's
+site-file schema (``kiosk/core/config.py``) imports these classes, so ``kiosk
+check-config`` and this reader check the same keys against the same defaults.
 
 The display does not import the kiosk package (it runs alone on its own Pi), so
-it reads the few keys it needs from the same TOML site file itself. The kiosk's
-``kiosk check-config`` validates the whole file; this reader checks just these
-keys and names the file and key of anything wrong.
+:func:`read` checks just these two sections of the same TOML file and names the
+file and key of anything wrong.
 """
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+import typing
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+#: ``key(REQUIRED, ...)``: the site file must give this key.
+REQUIRED: Any = MISSING
+
+
+def key(
+    default: Any = REQUIRED,
+    doc: str = "",
+    *,
+    kind: str | None = None,
+    min: float | None = None,
+    max: float | None = None,
+    pattern: str | None = None,
+) -> Any:
+    """One site-file key, declared as a dataclass field.
+
+    The field's type annotation gives the kind (``str``, ``int``, ``float``, ``bool``,
+    ``Literal[...]`` for a choice, ``tuple[str, ...]``/``tuple[int, ...]`` for a list);
+    ``kind`` names the special text and number kinds: ``"path"``, ``"time"`` ("HH:MM")
+    and ``"pin"`` (a BCM GPIO number, 0 = none). ``min``/``max`` bound numbers;
+    ``pattern`` is a regular expression a text must match.
+    """
+    meta = {"doc": doc, "kind": kind, "min": min, "max": max, "pattern": pattern}
+    if default is REQUIRED:
+        return field(metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class DisplaySection:
+    """``[display]``: the serial link from the kiosk to the hall display."""
+
+    port: str = key("/dev/hall-display", "Serial port of the hall display link")
+    baud: int = key(115200, "Baud rate of the display link", min=1200, max=4000000)
+    address: int = key(0, "Address of the hall display", min=0, max=254)
+    enabled: bool = key(True, "Feed the hall display over the serial link")
+    notice: str = key("", "Notice line scrolling at the bottom of the hall display")
+    call_max_age: int = key(
+        120, "Calls older than this (seconds) are shown but not announced", min=5, max=3600
+    )
+
+
+@dataclass(frozen=True)
+class AnnouncerSection:
+    """``[announcer]``: the voice that calls numbers on the hall display."""
+
+    enabled: bool = key(True, "Speak calls aloud on the hall display")
+    numbers: Literal["number", "digits"] = key(
+        "number", "Read numbers as a whole number or digit by digit"
+    )
+    chime: bool = key(True, "Play a chime before each call")
+    voice_dir: str = key(
+        "/etc/hall-display/voice",
+        "Folder of recorded WAV clips that replace the built-in voice",
+        kind="path",
+    )
 
 
 class SiteConfigError(Exception):
@@ -20,12 +81,10 @@ class SiteConfigError(Exception):
 
 @dataclass(frozen=True)
 class DisplaySettings:
-    baud: int = 115200
-    address: int = 0
-    announce: bool = True
-    numbers: str = "number"
-    chime: bool = True
-    voice_dir: Path | None = None
+    """What the hall display reads from the site file."""
+
+    display: DisplaySection = DisplaySection()
+    announcer: AnnouncerSection = AnnouncerSection()
 
 
 def read(path: Path) -> DisplaySettings:
@@ -42,36 +101,51 @@ def read(path: Path) -> DisplaySettings:
         raw = tomllib.loads(text.removeprefix("\ufeff").replace("\r\n", "\n"))
     except tomllib.TOMLDecodeError as e:
         raise SiteConfigError(f"{path}: TOML syntax error: {e}") from None
-    disp = raw.get("display", {})
-    ann = raw.get("announcer", {})
     problems: list[str] = []
-
-    def get(section: dict[str, Any], name: str, key: str, kind: type, default: Any) -> Any:
-        v = section.get(key, default)
-        if kind is int and (isinstance(v, bool) or not isinstance(v, int)):
-            problems.append(f"{path}: {name}.{key}: expected a whole number, found {v!r}")
-            return default
-        if kind is not int and not isinstance(v, kind):
-            problems.append(f"{path}: {name}.{key}: expected {kind.__name__}, found {v!r}")
-            return default
-        return v
-
-    s = DisplaySettings(
-        baud=get(disp, "display", "baud", int, 115200),
-        address=get(disp, "display", "address", int, 0),
-        announce=get(ann, "announcer", "enabled", bool, True),
-        numbers=get(ann, "announcer", "numbers", str, "number"),
-        chime=get(ann, "announcer", "chime", bool, True),
-        voice_dir=Path(get(ann, "announcer", "voice_dir", str, "/etc/hall-display/voice")),
-    )
-    if not 1200 <= s.baud <= 4_000_000:
-        problems.append(f"{path}: display.baud: {s.baud} is not 1200–4000000")
-    if not 0 <= s.address <= 254:
-        problems.append(f"{path}: display.address: {s.address} is not 0–254")
-    if s.numbers not in ("number", "digits"):
-        problems.append(
-            f'{path}: announcer.numbers: expected "number" or "digits", found {s.numbers!r}'
-        )
+    display = _section(raw, "display", DisplaySection, path, problems)
+    announcer = _section(raw, "announcer", AnnouncerSection, path, problems)
     if problems:
         raise SiteConfigError("\n".join(problems))
-    return s
+    return DisplaySettings(display, announcer)
+
+
+def _section(
+    raw: dict[str, Any], name: str, cls: type[Any], path: Path, problems: list[str]
+) -> Any:
+    """``cls`` filled from ``raw[name]``; a key that is wrong keeps its default, named in
+    ``problems``. Unknown keys are left to ``kiosk check-config`` (the kiosk's keys share
+    the file)."""
+    table = raw.get(name, {})
+    if not isinstance(table, dict):
+        problems.append(f"{path}: {name}: expected a table [{name}]")
+        return cls()
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for f in fields(cls):
+        if f.name not in table:
+            continue
+        v, m, t = table[f.name], f.metadata, hints[f.name]
+        kp = f"{name}.{f.name}"
+        if typing.get_origin(t) is Literal:
+            choices = typing.get_args(t)
+            if v not in choices:
+                want = " or ".join(f'"{c}"' for c in choices)
+                problems.append(f"{path}: {kp}: expected {want}, found {v!r}")
+                continue
+        elif t is bool:
+            if not isinstance(v, bool):
+                problems.append(f"{path}: {kp}: expected true or false, found {v!r}")
+                continue
+        elif t is int:
+            if isinstance(v, bool) or not isinstance(v, int):
+                problems.append(f"{path}: {kp}: expected a whole number, found {v!r}")
+                continue
+            lo, hi = m["min"], m["max"]
+            if lo is not None and v < lo or hi is not None and v > hi:
+                problems.append(f"{path}: {kp}: {v} is not {lo:g}–{hi:g}")
+                continue
+        elif t is str and not isinstance(v, str):
+            problems.append(f"{path}: {kp}: expected text in quotes, found {v!r}")
+            continue
+        values[f.name] = v
+    return cls(**values)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -98,10 +99,10 @@ def main() -> int:
     touch("ldtbxh")
     shot("result-printer-trouble")
     mono.t += 60
-    cfg.sections["printer"]["on_fault"] = "pause"
+    cfg.printer = replace(cfg.printer, on_fault="pause")
     m.settle(mono.t)
     shot("paused")
-    cfg.sections["printer"]["on_fault"] = "show_on_screen"
+    cfg.printer = replace(cfg.printer, on_fault="show_on_screen")
     q.record("printer_status", state="ok", detail="screenshot")
     app.follow()
     m.help = True

@@ -72,13 +72,13 @@ class TicketPrinter:
 
 def width_of(cfg: Any) -> int:
     """Dots across: ``[printer] width_dots``, else from ``paper_mm``."""
-    dots = int(cfg.printer.get("width_dots", 0) or 0)
+    dots = int(cfg.printer.width_dots or 0)
     return dots or WIDTHS.get(int(cfg.printer.paper_mm), 576)
 
 
 def layout_from_config(cfg: Any, width: int | None = None) -> TicketLayout:
     header = list(cfg.site.ticket_header) or [cfg.site.name]
-    logo = str(cfg.printer.get("logo", "") or "") or None
+    logo = str(cfg.printer.logo or "") or None
     return TicketLayout(width or width_of(cfg), header, list(cfg.site.ticket_footer), logo)
 
 
@@ -96,7 +96,7 @@ def info_from_ticket(
     except KeyError:
         # The service was removed from the site file after this ticket was issued.
         name, name_en = ticket.service, ""
-    template = str(cfg.printer.get("qr_url", "") or "")
+    template = str(cfg.printer.qr_url or "")
     qr = (
         template.format(
             code=ticket.code,

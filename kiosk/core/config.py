@@ -1,10 +1,20 @@
 """Site file: finding it, reading it, and validating it for a technician.
 
-One TOML file per site. Every key is declared once in ``SCHEMA`` below with its
-type, default and one line of documentation; ``docs/configuration.md`` and the
-example file follow it. Validation collects *all* problems, each naming the
-file, the line where it can be found, the key path, what was expected and what
-was found, so a technician can fix a file in one pass.
+One TOML file per site. Every section is a frozen dataclass below and every key
+is declared once, as one of its fields (:func:`display.siteconfig.key`): the
+field's type is the key's type to mypy (``cfg.printer.paper_mm`` is an ``int``),
+its default is the key's default, and its metadata carries the one line of
+documentation and the limits. ``[display]`` and ``[announcer]`` are declared in
+``display/siteconfig.py`` (the hall display reads them without the kiosk).
+``SCHEMA`` and ``ARRAYS`` are derived from these classes; ``docs/configuration.md``
+and ``config/example.toml`` follow them (tests check both).
+
+Validation collects *all* problems, each naming the file, the line where it can
+be found, the key path, what was expected and what was found, so a technician
+can fix a file in one pass. Whatever a running kiosk would refuse for a reason
+written in the file (a plain-http uplink URL, a missing token, a listen address
+that is not one, a name the font cannot draw) is refused here too, so a file
+``kiosk check-config`` accepts does not fail later.
 
 Other parts of the project add their keys here, in their own section.
 """
@@ -14,14 +24,15 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+import typing
 import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from datetime import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-REQUIRED = object()
+from display.siteconfig import REQUIRED, AnnouncerSection, DisplaySection, key
 
 #: Where the running kiosk looks for its site file, after --config and $KIOSK_CONFIG.
 SYSTEM_PATHS = (Path("/boot/firmware/kiosk.toml"), Path("/etc/kiosk/kiosk.toml"))
@@ -35,6 +46,8 @@ BUS_PINS = {
     "spi": frozenset({7, 8, 9, 10, 11}),
     "uart": frozenset({14, 15}),
 }
+KEY = r"^.{0,1}$"  # one keyboard key, or none
+_key = key
 
 
 class ConfigError(Exception):
@@ -45,267 +58,211 @@ class ConfigError(Exception):
         self.problems = list(problems)
 
 
+# --------------------------------------------------------------------------- sections
+
+
 @dataclass(frozen=True)
-class Field:
-    kind: str  # str, int, float, bool, time, list[str], list[int], enum, pin, path
-    default: Any = REQUIRED
-    doc: str = ""
-    choices: tuple[str, ...] = ()
-    min: float | None = None
-    max: float | None = None
-    pattern: str | None = None
+class SiteSection:
+    """``[site]``"""
+
+    name: str = key(doc="Office name shown on screens and reports")
+    name_en: str = key("", "Office name in English")
+    id: str = key("site", "Short id for the district uplink", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    timezone: str = key("Asia/Ho_Chi_Minh", "IANA time zone of the office")
+    ticket_header: tuple[str, ...] = key((), "Lines printed at the top of each ticket")
+    ticket_footer: tuple[str, ...] = key((), "Lines printed at the bottom of each ticket")
+    language: Literal["vi", "en"] = key("vi", "Language the screens start in")
 
 
-def _f(kind: str, default: Any = REQUIRED, doc: str = "", **kw: Any) -> Field:
-    return Field(kind, default, doc, **kw)
+@dataclass(frozen=True)
+class HoursSection:
+    """``[hours]``"""
+
+    open: str = key("07:30", "Opening time; numbers restart at this time each day", kind="time")
+    close: str = key("17:00", "Closing time; tickets still waiting are expired", kind="time")
+    days: tuple[str, ...] = key(("mon", "tue", "wed", "thu", "fri"), "Days the office opens")
 
 
-SCHEMA: dict[str, dict[str, Field]] = {
-    "site": {
-        "name": _f("str", doc="Office name shown on screens and reports"),
-        "name_en": _f("str", "", "Office name in English"),
-        "id": _f(
-            "str", "site", "Short id for the district uplink", pattern=r"^[A-Za-z0-9_-]{1,64}$"
-        ),
-        "timezone": _f("str", "Asia/Ho_Chi_Minh", "IANA time zone of the office"),
-        "ticket_header": _f("list[str]", [], "Lines printed at the top of each ticket"),
-        "ticket_footer": _f("list[str]", [], "Lines printed at the bottom of each ticket"),
-        "language": _f("enum", "vi", "Language the screens start in", choices=("vi", "en")),
-    },
-    "hours": {
-        "open": _f("time", "07:30", "Opening time; numbers restart at this time each day"),
-        "close": _f("time", "17:00", "Closing time; tickets still waiting are expired"),
-        "days": _f("list[str]", ["mon", "tue", "wed", "thu", "fri"], "Days the office opens"),
-    },
-    "storage": {
-        "path": _f("path", "/var/lib/kiosk/queue.db", "SQLite queue database"),
-        "retention_days": _f("int", 400, "Days of served tickets kept", min=1, max=100000),
-    },
-    "numbering": {
-        "mode": _f(
-            "enum",
-            "per_service",
-            "Numbering per service or shared",
-            choices=("per_service", "shared"),
-        ),
-        "shared_start": _f("int", 1001, "First number of the shared sequence", min=0, max=999999),
-        "shared_end": _f("int", 9999, "Last number of the shared sequence", min=0, max=999999),
-    },
-    "queue": {
-        "policy": _f(
-            "enum",
-            "oldest_first",
-            "Which ticket a counter calls next",
-            choices=("oldest_first", "service_order"),
-        ),
-        "transfer_position": _f(
-            "enum",
-            "front",
-            "Where a transferred ticket joins",
-            choices=("front", "issue_time", "back"),
-        ),
-        "priority_enabled": _f("bool", True, "Priority tickets are called first"),
-        "wait_window": _f("int", 20, "Services averaged for the waiting estimate", min=1, max=1000),
-    },
-    "printer": {
-        "uri": _f(
-            "str", "dummy:", "Printer URI (usb:, serial:, tcp://, file:, cups:, dummy:, png:)"
-        ),
-        "paper_mm": _f("int", 80, "Paper width in millimetres (58 or 80)", min=58, max=80),
-        "cut": _f("enum", "partial", "Cut after each ticket", choices=("partial", "full", "none")),
-        "on_fault": _f(
-            "enum",
-            "show_on_screen",
-            "Policy when the printer fails",
-            choices=("show_on_screen", "pause"),
-        ),
-        # -- ticket layout and connection (printer/); docs/printers.md
-        "width_dots": _f(
-            "int", 0, "Dots across the print head; 0 = from paper_mm (384 or 576)", min=0, max=2048
-        ),
-        "logo": _f("path", "", "PNG logo printed at the top of each ticket (empty = none)"),
-        "qr_url": _f(
-            "str", "", "QR code on the ticket: URL template with {code} {day} {service} {site}"
-        ),
-        "feed_lines": _f("int", 4, "Lines fed before the cut", min=0, max=255),
-        "timeout": _f(
-            "float",
-            5.0,
-            "Seconds a printer may take to accept data before it counts as offline",
-            min=0.5,
-            max=60,
-        ),
-        "status_seconds": _f(
-            "int", 30, "Seconds between status checks while idle (paper, cover)", min=2, max=3600
-        ),
-        "late_print_seconds": _f(
-            "int",
-            90,
-            "Seconds after issuing during which a ticket is still printed by itself",
-            min=5,
-            max=3600,
-        ),
-    },
-    "display": {
-        "port": _f("str", "/dev/hall-display", "Serial port of the hall display link"),
-        "baud": _f("int", 115200, "Baud rate of the display link", min=1200, max=4000000),
-        "address": _f("int", 0, "Address of the hall display", min=0, max=254),
-        "enabled": _f("bool", True, "Feed the hall display over the serial link"),
-        "notice": _f("str", "", "Notice line scrolling at the bottom of the hall display"),
-        "call_max_age": _f(
-            "int",
-            120,
-            "Calls older than this (seconds) are shown but not announced",
-            min=5,
-            max=3600,
-        ),
-    },
-    "announcer": {
-        "enabled": _f("bool", True, "Speak calls aloud on the hall display"),
-        "numbers": _f(
-            "enum",
-            "number",
-            "Read numbers as a whole number or digit by digit",
-            choices=("number", "digits"),
-        ),
-        "chime": _f("bool", True, "Play a chime before each call"),
-        "voice_dir": _f(
-            "path",
-            "/etc/hall-display/voice",
-            "Folder of recorded WAV clips that replace the built-in voice",
-        ),
-    },
-    "gpio": {
-        "enabled": _f("bool", False, "Read GPIO buttons"),
-        "bounce_ms": _f("int", 30, "Debounce time in milliseconds", min=0, max=1000),
-        "i2c": _f("bool", False, "I2C bus enabled (pins 2, 3 reserved)"),
-        "spi": _f("bool", False, "SPI bus enabled (pins 7-11 reserved)"),
-        "uart": _f("bool", False, "UART enabled (pins 14, 15 reserved)"),
-        # -- kiosk inputs and lights (kiosk/inputs/gpio.py)
-        "ready_led_pin": _f(
-            "pin", 0, "GPIO pin of the ticket-ready light (lit while tickets can be taken)"
-        ),
-        "buzzer_pin": _f("pin", 0, "GPIO pin of a buzzer that beeps on each accepted press"),
-    },
-    # -- touchscreen (kiosk/ui/)
-    "ui": {
-        "width": _f("int", 0, "Window width in pixels; 0 = the whole screen", min=0, max=7680),
-        "height": _f("int", 0, "Window height in pixels; 0 = the whole screen", min=0, max=4320),
-        "fullscreen": _f("bool", True, "Fill the screen (false: a window, for desktops)"),
-        "show_cursor": _f("bool", False, "Show the mouse pointer (touchscreens hide it)"),
-        "priority_button": _f("bool", True, "Show the priority-ticket path on the home screen"),
-        "result_seconds": _f(
-            "float", 6.0, "Seconds the number stays on screen after issuing", min=1, max=60
-        ),
-        "print_wait_seconds": _f(
-            "float", 3.0, "Longest wait for the printer before showing the number", min=0, max=30
-        ),
-        "idle_poll_ms": _f(
-            "int", 60, "Touch polling interval when idle (feedback needs <= 100 ms)", min=5, max=90
-        ),
-        "active_poll_ms": _f(
-            "int", 10, "Touch polling interval while someone is using the screen", min=1, max=50
-        ),
-        "rotate": _f(
-            "int", 0, "Degrees the panel is turned clockwise: 0, 90, 180 or 270", min=0, max=270
-        ),
-    },
-    # -- keyboard / USB keypad (kiosk/inputs/keys.py); service keys are [[services]] key
-    "keys": {
-        "enabled": _f("bool", True, "Read a keyboard or USB keypad as another input"),
-        "staff": _f("bool", False, "Counter keys (next, recall, ...) on the kiosk keyboard"),
-        "priority": _f(
-            "str", "p", "Key: next service key issues a priority ticket", pattern=r"^.{0,1}$"
-        ),
-        "language": _f("str", "l", "Key: switch Tiếng Việt / English", pattern=r"^.{0,1}$"),
-        "help": _f("str", "h", "Key: show or hide the key help", pattern=r"^.{0,1}$"),
-        "next": _f("str", "n", "Staff key: call next at the selected counter", pattern=r"^.{0,1}$"),
-        "recall": _f("str", "r", "Staff key: recall at the selected counter", pattern=r"^.{0,1}$"),
-        "skip": _f("str", "s", "Staff key: no-show at the selected counter", pattern=r"^.{0,1}$"),
-        "transfer": _f(
-            "str", "t", "Staff key: transfer at the selected counter", pattern=r"^.{0,1}$"
-        ),
-        "rate": _f(
-            "list[str]", ["z", "x", "c"], "Staff keys: Rất hài lòng, Hài lòng, Chưa hài lòng"
-        ),
-    },
-    # -- district uplink (kiosk/office/uplink.py); docs/uplink.md
-    "uplink": {
-        "enabled": _f("bool", False, "Send events and heartbeats to the district server"),
-        "url": _f("str", "", "Base URL of the district receiver (https://…)"),
-        "token": _f("str", "", "Bearer token the district issued to this site"),
-        "token_file": _f("path", "", "File holding the token instead (keeps it out of this file)"),
-        "ca_bundle": _f("path", "", "PEM file of the district's private CA; empty = system CAs"),
-        "batch_size": _f("int", 200, "Events per request", min=1, max=5000),
-        "timeout": _f("float", 10.0, "Seconds to wait for the server on each call", min=1, max=120),
-        "heartbeat_seconds": _f(
-            "int", 60, "Seconds between device-health heartbeats", min=10, max=3600
-        ),
-        "max_backoff": _f("int", 300, "Longest wait between retries, seconds", min=5, max=3600),
-    },
-    # -- Prometheus exposition (kiosk/office/metrics.py)
-    "metrics": {
-        "enabled": _f("bool", False, "Serve Prometheus metrics"),
-        "listen": _f(
-            "str",
-            "127.0.0.1:9108",
-            "Address:port of the metrics page",
-            pattern=r"^[A-Za-z0-9.:\[\]-]+:\d{1,5}$",
-        ),
-    },
-    # -- online bookings and check-in (kiosk/office/bookings.py); docs/uplink.md
-    "appointments": {
-        "enabled": _f("bool", False, "Fetch the day's online bookings and accept booking codes"),
-        "url": _f("str", "", "URL that returns the day's bookings as JSON (https://…)"),
-        "token": _f("str", "", "Bearer token for the bookings URL"),
-        "ca_bundle": _f("path", "", "PEM file of a private CA; empty = system CAs"),
-        "refresh_minutes": _f(
-            "int", 15, "Minutes between fetches of the booking list", min=1, max=1440
-        ),
-        "timeout": _f("float", 10.0, "Seconds to wait for the bookings server", min=1, max=120),
-    },
-}
+@dataclass(frozen=True)
+class StorageSection:
+    """``[storage]``"""
 
-ARRAYS: dict[str, dict[str, Field]] = {
-    "services": {
-        "id": _f("str", doc="Service id typed by staff and the CLI", pattern=r"^[a-z0-9_-]{1,32}$"),
-        "name": _f("str", doc="Vietnamese name"),
-        "name_en": _f("str", doc="English name"),
-        "prefix": _f("str", "", "Letters before the number on the ticket", pattern=r"^[A-Z]{0,3}$"),
-        "width": _f("int", 3, "Digits in the number (zero-padded)", min=1, max=6),
-        "start": _f("int", 1, "First number each day", min=0, max=999999),
-        "end": _f("int", 999, "Last number each day", min=0, max=999999),
-        "minutes": _f("float", 8.0, "Average minutes per citizen until measured", min=0.1, max=600),
-        "key": _f("str", "", "Keyboard/keypad key that issues this service", pattern=r"^.{0,1}$"),
-        "button_pin": _f("pin", 0, "GPIO pin of this service's ticket button (0 = none)"),
-    },
-    "counters": {
-        "id": _f("int", doc="Counter number (called aloud)", min=1, max=254),
-        "name": _f("str", doc="Counter name"),
-        "services": _f("list[str]", doc="Ordered list of service ids it serves"),
-        "next_pin": _f("pin", 0, "GPIO pin of the call-next button"),
-        "recall_pin": _f("pin", 0, "GPIO pin of the recall button"),
-        "skip_pin": _f("pin", 0, "GPIO pin of the skip (no-show) button"),
-        "transfer_pin": _f("pin", 0, "GPIO pin of the transfer button"),
-        "rate_pins": _f("list[int]", [0, 0, 0], "Pins of Rất hài lòng / Hài lòng / Chưa hài lòng"),
-        "busy_led_pin": _f("pin", 0, "GPIO pin of the counter-busy light"),
-    },
-}
-REQUIRED_SECTIONS = ("site", "services", "counters")
+    path: str = key("/var/lib/kiosk/queue.db", "SQLite queue database", kind="path")
+    retention_days: int = key(400, "Days of served tickets kept", min=1, max=100000)
+
+
+@dataclass(frozen=True)
+class NumberingSection:
+    """``[numbering]``"""
+
+    mode: Literal["per_service", "shared"] = key("per_service", "Numbering per service or shared")
+    shared_start: int = key(1001, "First number of the shared sequence", min=0, max=999999)
+    shared_end: int = key(9999, "Last number of the shared sequence", min=0, max=999999)
+
+
+@dataclass(frozen=True)
+class QueueSection:
+    """``[queue]``"""
+
+    policy: Literal["oldest_first", "service_order"] = key(
+        "oldest_first", "Which ticket a counter calls next"
+    )
+    transfer_position: Literal["front", "issue_time", "back"] = key(
+        "front", "Where a transferred ticket joins"
+    )
+    priority_enabled: bool = key(True, "Priority tickets are called first")
+    wait_window: int = key(20, "Services averaged for the waiting estimate", min=1, max=1000)
+
+
+@dataclass(frozen=True)
+class PrinterSection:
+    """``[printer]``: ticket layout and connection (printer/); docs/printers.md"""
+
+    uri: str = key("dummy:", "Printer URI (usb:, serial:, tcp://, file:, cups:, dummy:, png:)")
+    paper_mm: int = key(80, "Paper width in millimetres (58 or 80)", min=58, max=80)
+    cut: Literal["partial", "full", "none"] = key("partial", "Cut after each ticket")
+    on_fault: Literal["show_on_screen", "pause"] = key(
+        "show_on_screen", "Policy when the printer fails"
+    )
+    width_dots: int = key(
+        0, "Dots across the print head; 0 = from paper_mm (384 or 576)", min=0, max=2048
+    )
+    logo: str = key("", "PNG logo printed at the top of each ticket (empty = none)", kind="path")
+    qr_url: str = key("", "QR code on the ticket: URL template with {code} {day} {service} {site}")
+    feed_lines: int = key(4, "Lines fed before the cut", min=0, max=255)
+    timeout: float = key(
+        5.0,
+        "Seconds a printer may take to accept data before it counts as offline",
+        min=0.5,
+        max=60,
+    )
+    status_seconds: int = key(
+        30, "Seconds between status checks while idle (paper, cover)", min=2, max=3600
+    )
+    late_print_seconds: int = key(
+        90,
+        "Seconds after issuing during which a ticket is still printed by itself",
+        min=5,
+        max=3600,
+    )
+
+
+@dataclass(frozen=True)
+class GpioSection:
+    """``[gpio]``: buttons and lights (kiosk/inputs/gpio.py)"""
+
+    enabled: bool = key(False, "Read GPIO buttons")
+    bounce_ms: int = key(30, "Debounce time in milliseconds", min=0, max=1000)
+    i2c: bool = key(False, "I2C bus enabled (pins 2, 3 reserved)")
+    spi: bool = key(False, "SPI bus enabled (pins 7-11 reserved)")
+    uart: bool = key(False, "UART enabled (pins 14, 15 reserved)")
+    ready_led_pin: int = key(
+        0, "GPIO pin of the ticket-ready light (lit while tickets can be taken)", kind="pin"
+    )
+    buzzer_pin: int = key(0, "GPIO pin of a buzzer that beeps on each accepted press", kind="pin")
+
+
+@dataclass(frozen=True)
+class UiSection:
+    """``[ui]``: the touchscreen (kiosk/ui/)"""
+
+    width: int = key(0, "Window width in pixels; 0 = the whole screen", min=0, max=7680)
+    height: int = key(0, "Window height in pixels; 0 = the whole screen", min=0, max=4320)
+    fullscreen: bool = key(True, "Fill the screen (false: a window, for desktops)")
+    show_cursor: bool = key(False, "Show the mouse pointer (touchscreens hide it)")
+    priority_button: bool = key(True, "Show the priority-ticket path on the home screen")
+    result_seconds: float = key(
+        6.0, "Seconds the number stays on screen after issuing", min=1, max=60
+    )
+    print_wait_seconds: float = key(
+        3.0, "Longest wait for the printer before showing the number", min=0, max=30
+    )
+    idle_poll_ms: int = key(
+        60, "Touch polling interval when idle (feedback needs <= 100 ms)", min=5, max=90
+    )
+    active_poll_ms: int = key(
+        10, "Touch polling interval while someone is using the screen", min=1, max=50
+    )
+    rotate: int = key(0, "Degrees the panel is turned clockwise: 0, 90, 180 or 270", min=0, max=270)
+
+
+@dataclass(frozen=True)
+class KeysSection:
+    """``[keys]``: keyboard / USB keypad (kiosk/inputs/keys.py); service keys are
+    ``[[services]] key``"""
+
+    enabled: bool = key(True, "Read a keyboard or USB keypad as another input")
+    staff: bool = key(False, "Counter keys (next, recall, ...) on the kiosk keyboard")
+    priority: str = key("p", "Key: next service key issues a priority ticket", pattern=KEY)
+    language: str = key("l", "Key: switch Tiếng Việt / English", pattern=KEY)
+    help: str = key("h", "Key: show or hide the key help", pattern=KEY)
+    next: str = key("n", "Staff key: call next at the selected counter", pattern=KEY)
+    recall: str = key("r", "Staff key: recall at the selected counter", pattern=KEY)
+    skip: str = key("s", "Staff key: no-show at the selected counter", pattern=KEY)
+    transfer: str = key("t", "Staff key: transfer at the selected counter", pattern=KEY)
+    rate: tuple[str, ...] = key(
+        ("z", "x", "c"), "Staff keys: Rất hài lòng, Hài lòng, Chưa hài lòng"
+    )
+
+
+@dataclass(frozen=True)
+class UplinkSection:
+    """``[uplink]``: the district uplink (kiosk/office/uplink.py); docs/uplink.md"""
+
+    enabled: bool = key(False, "Send events and heartbeats to the district server")
+    url: str = key("", "Base URL of the district receiver (https://…)")
+    token: str = key("", "Bearer token the district issued to this site")
+    token_file: str = key(
+        "", "File holding the token instead (keeps it out of this file)", kind="path"
+    )
+    ca_bundle: str = key(
+        "", "PEM file of the district's private CA; empty = system CAs", kind="path"
+    )
+    batch_size: int = key(200, "Events per request", min=1, max=5000)
+    timeout: float = key(10.0, "Seconds to wait for the server on each call", min=1, max=120)
+    heartbeat_seconds: int = key(60, "Seconds between device-health heartbeats", min=10, max=3600)
+    max_backoff: int = key(300, "Longest wait between retries, seconds", min=5, max=3600)
+
+
+@dataclass(frozen=True)
+class MetricsSection:
+    """``[metrics]``: Prometheus exposition (kiosk/office/metrics.py)"""
+
+    enabled: bool = key(False, "Serve Prometheus metrics")
+    listen: str = key(
+        "127.0.0.1:9108",
+        "Address:port of the metrics page",
+        pattern=r"^[A-Za-z0-9.:\[\]-]+:\d{1,5}$",
+    )
+
+
+@dataclass(frozen=True)
+class AppointmentsSection:
+    """``[appointments]``: online bookings and check-in (kiosk/office/bookings.py)"""
+
+    enabled: bool = key(False, "Fetch the day's online bookings and accept booking codes")
+    url: str = key("", "URL that returns the day's bookings as JSON (https://…)")
+    token: str = key("", "Bearer token for the bookings URL")
+    ca_bundle: str = key("", "PEM file of a private CA; empty = system CAs", kind="path")
+    refresh_minutes: int = key(15, "Minutes between fetches of the booking list", min=1, max=1440)
+    timeout: float = key(10.0, "Seconds to wait for the bookings server", min=1, max=120)
 
 
 @dataclass(frozen=True)
 class Service:
-    id: str
-    name: str
-    name_en: str
-    prefix: str = ""
-    width: int = 3
-    start: int = 1
-    end: int = 999
-    minutes: float = 8.0
-    key: str = ""
-    button_pin: int = 0
+    """One ``[[services]]`` entry: a kind of business citizens take a ticket for."""
+
+    id: str = key(doc="Service id typed by staff and the CLI", pattern=r"^[a-z0-9_-]{1,32}$")
+    name: str = key(doc="Vietnamese name")
+    name_en: str = key(doc="English name")
+    prefix: str = key("", "Letters before the number on the ticket", pattern=r"^[A-Z]{0,3}$")
+    width: int = key(3, "Digits in the number (zero-padded)", min=1, max=6)
+    start: int = key(1, "First number each day", min=0, max=999999)
+    end: int = key(999, "Last number each day", min=0, max=999999)
+    minutes: float = key(8.0, "Average minutes per citizen until measured", min=0.1, max=600)
+    key: str = key("", "Keyboard/keypad key that issues this service", pattern=KEY)
+    # (``key`` is now this field's default inside the class body: call the helper by its alias)
+    button_pin: int = _key(0, "GPIO pin of this service's ticket button (0 = none)", kind="pin")
 
     def code(self, number: int) -> str:
         """The ticket code printed and called, e.g. ``A007``."""
@@ -314,42 +271,50 @@ class Service:
 
 @dataclass(frozen=True)
 class Counter:
-    id: int
-    name: str
-    services: tuple[str, ...]
-    next_pin: int = 0
-    recall_pin: int = 0
-    skip_pin: int = 0
-    transfer_pin: int = 0
-    rate_pins: tuple[int, ...] = (0, 0, 0)
-    busy_led_pin: int = 0
+    """One ``[[counters]]`` entry: a desk that calls tickets of the services it serves."""
 
-
-class Section(dict[str, Any]):
-    """A validated section; keys readable as attributes (``cfg.printer.uri``)."""
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError as e:  # pragma: no cover - programming error
-            raise AttributeError(name) from e
+    id: int = key(doc="Counter number (called aloud)", min=1, max=254)
+    name: str = key(doc="Counter name")
+    services: tuple[str, ...] = key(doc="Ordered list of service ids it serves")
+    next_pin: int = key(0, "GPIO pin of the call-next button", kind="pin")
+    recall_pin: int = key(0, "GPIO pin of the recall button", kind="pin")
+    skip_pin: int = key(0, "GPIO pin of the skip (no-show) button", kind="pin")
+    transfer_pin: int = key(0, "GPIO pin of the transfer button", kind="pin")
+    rate_pins: tuple[int, ...] = key((0, 0, 0), "Pins of Rất hài lòng / Hài lòng / Chưa hài lòng")
+    busy_led_pin: int = key(0, "GPIO pin of the counter-busy light", kind="pin")
 
 
 @dataclass
 class Config:
-    """A validated site configuration."""
+    """A validated site configuration: one typed attribute per section.
+
+    Each section is read-only; a test (or the simulator) that needs other settings
+    swaps a whole section: ``cfg.printer = replace(cfg.printer, on_fault="pause")``.
+    """
 
     source: str
-    sections: dict[str, Section]
+    site: SiteSection
     services: list[Service]
     counters: list[Counter]
-    raw: dict[str, Any] = field(default_factory=dict)
+    hours: HoursSection = HoursSection()
+    storage: StorageSection = StorageSection()
+    numbering: NumberingSection = NumberingSection()
+    queue: QueueSection = QueueSection()
+    printer: PrinterSection = PrinterSection()
+    display: DisplaySection = DisplaySection()
+    announcer: AnnouncerSection = AnnouncerSection()
+    gpio: GpioSection = GpioSection()
+    ui: UiSection = UiSection()
+    keys: KeysSection = KeysSection()
+    uplink: UplinkSection = UplinkSection()
+    metrics: MetricsSection = MetricsSection()
+    appointments: AppointmentsSection = AppointmentsSection()
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
-    def __getattr__(self, name: str) -> Section:
-        sections = self.__dict__.get("sections", {})
-        if name in sections:
-            return sections[name]
-        raise AttributeError(name)
+    @property
+    def sections(self) -> dict[str, Any]:
+        """Every plain section by name (``{"site": SiteSection(...), ...}``), in file order."""
+        return {name: getattr(self, name) for name in SECTION_TYPES}
 
     def service(self, service_id: str) -> Service:
         for s in self.services:
@@ -381,6 +346,74 @@ class Config:
             f"open {self.hours.open}–{self.hours.close} {self.site.timezone}, "
             f"printer {self.printer.uri}, display {self.display.port}@{self.display.baud}"
         )
+
+
+# --------------------------------------------------------------------------- schema
+
+
+@dataclass(frozen=True)
+class Field:
+    """What one key accepts, read from its dataclass field (see :func:`schema_of`)."""
+
+    kind: str  # str, int, float, bool, time, list[str], list[int], enum, pin, path
+    default: Any = REQUIRED
+    doc: str = ""
+    choices: tuple[str, ...] = ()
+    min: float | None = None
+    max: float | None = None
+    pattern: str | None = None
+
+
+_KINDS: dict[Any, str] = {
+    str: "str",
+    int: "int",
+    float: "float",
+    bool: "bool",
+    tuple[str, ...]: "list[str]",
+    tuple[int, ...]: "list[int]",
+}
+
+
+def schema_of(cls: type[Any]) -> dict[str, Field]:
+    """The keys of one section class, in declaration order."""
+    hints = typing.get_type_hints(cls)
+    out: dict[str, Field] = {}
+    for f in fields(cls):
+        meta, hint = f.metadata, hints[f.name]
+        choices: tuple[str, ...] = ()
+        if typing.get_origin(hint) is Literal:
+            kind, choices = "enum", typing.get_args(hint)
+        else:
+            kind = meta.get("kind") or _KINDS[hint]
+        out[f.name] = Field(
+            kind,
+            REQUIRED if f.default is MISSING else f.default,
+            meta.get("doc", ""),
+            choices,
+            meta.get("min"),
+            meta.get("max"),
+            meta.get("pattern"),
+        )
+    return out
+
+
+def _section_types() -> dict[str, type[Any]]:
+    hints = typing.get_type_hints(Config)
+    return {
+        f.name: hints[f.name]
+        for f in fields(Config)
+        if typing.get_origin(hints[f.name]) is None and is_dataclass(hints[f.name])
+    }
+
+
+#: Plain sections (``[site]``, ``[printer]``, …) by name, in the order of ``Config``.
+SECTION_TYPES: dict[str, type[Any]] = _section_types()
+#: Every key of every plain section.
+SCHEMA: dict[str, dict[str, Field]] = {n: schema_of(c) for n, c in SECTION_TYPES.items()}
+#: Arrays of tables: ``[[services]]`` and ``[[counters]]``.
+ARRAY_TYPES: dict[str, type[Any]] = {"services": Service, "counters": Counter}
+ARRAYS: dict[str, dict[str, Field]] = {n: schema_of(c) for n, c in ARRAY_TYPES.items()}
+REQUIRED_SECTIONS = ("site", "services", "counters")
 
 
 # --------------------------------------------------------------------------- reading
@@ -551,7 +584,7 @@ def _check(f: Field, v: Any) -> tuple[Any, str | None]:
                 'texts in quotes, like ["a", "b"]' if want is str else "whole numbers, like [1, 2]"
             )
             return v, f"expected a list of {what}, found {_describe(v)}"
-        return list(v), None
+        return tuple(v), None
     raise AssertionError(f"unknown field kind {k}")
 
 
@@ -571,29 +604,31 @@ def _fill(
     path: str,
     where: Callable[[str], str],
     problems: list[str],
-) -> Section:
-    out = Section()
+) -> dict[str, Any]:
+    """The keys of one table, checked and with defaults filled in (a missing required
+    key is left out); wrong values are kept as found, for the cross-checks to skip."""
+    out: dict[str, Any] = {}
     if not isinstance(table, dict):
         problems.append(f"{where(path)}{path}: expected a table [{path}], found {_describe(table)}")
         return out
-    for key in table:
-        if key not in schema:
-            near = _near(key, schema)
-            problems.append(f"{where(f'{path}.{key}')}{path}.{key}: unknown key{near}")
-    for key, f in schema.items():
-        kp = f"{path}.{key}"
-        if key not in table:
+    for name in table:
+        if name not in schema:
+            near = _near(name, schema)
+            problems.append(f"{where(f'{path}.{name}')}{path}.{name}: unknown key{near}")
+    for name, f in schema.items():
+        kp = f"{path}.{name}"
+        if name not in table:
             if f.default is REQUIRED:
                 problems.append(
-                    f"{where(path)}{kp}: missing; add {key} = … to [{path.split('[')[0]}]"
+                    f"{where(path)}{kp}: missing; add {name} = … to [{path.split('[')[0]}]"
                 )
             else:
-                out[key] = list(f.default) if isinstance(f.default, list) else f.default
+                out[name] = f.default
             continue
-        value, problem = _check(f, table[key])
+        value, problem = _check(f, table[name])
         if problem:
             problems.append(f"{where(kp)}{kp}: {problem}")
-        out[key] = value
+        out[name] = value
     return out
 
 
@@ -641,19 +676,18 @@ def validate(raw: dict[str, Any], source: str = "<site file>", text: str = "") -
             if name == "services":
                 services.append(Service(**sec))
             else:
-                sec["services"] = tuple(sec["services"])
-                sec["rate_pins"] = tuple(sec["rate_pins"])
                 counters.append(Counter(**sec))
 
     _cross_checks(raw, sections, services, counters, where, problems)
     if problems:
         raise ConfigError(problems)
-    return Config(source, sections, services, counters, raw)
+    typed = {name: cls(**sections[name]) for name, cls in SECTION_TYPES.items()}
+    return Config(source=source, services=services, counters=counters, raw=raw, **typed)
 
 
 def _cross_checks(
     raw: dict[str, Any],
-    sections: dict[str, Section],
+    sections: dict[str, dict[str, Any]],
     services: list[Service],
     counters: list[Counter],
     where: Callable[[str], str],
@@ -676,7 +710,7 @@ def _cross_checks(
     except (ValueError, AttributeError):
         pass
     days = hours.get("days")
-    if isinstance(days, list):
+    if isinstance(days, tuple):
         for d in days:
             if d not in WEEKDAYS:
                 problems.append(
@@ -769,7 +803,7 @@ def _cross_checks(
 
 
 def _pin_checks(
-    sections: dict[str, Section],
+    sections: dict[str, dict[str, Any]],
     services: list[Service],
     counters: list[Counter],
     where: Callable[[str], str],
@@ -779,8 +813,8 @@ def _pin_checks(
     for i, s in enumerate(services):
         uses.append((s.button_pin, f"services[{i}].button_pin"))
     for i, c in enumerate(counters):
-        for key in ("next_pin", "recall_pin", "skip_pin", "transfer_pin", "busy_led_pin"):
-            uses.append((getattr(c, key), f"counters[{i}].{key}"))
+        for name in ("next_pin", "recall_pin", "skip_pin", "transfer_pin", "busy_led_pin"):
+            uses.append((getattr(c, name), f"counters[{i}].{name}"))
         for j, pin in enumerate(c.rate_pins):
             uses.append((pin, f"counters[{i}].rate_pins[{j}]"))
     uses.extend(extra_pin_uses(sections))
@@ -802,14 +836,14 @@ def _pin_checks(
                 )
 
 
-def extra_pin_uses(sections: dict[str, Section]) -> list[tuple[int, str]]:
+def extra_pin_uses(sections: dict[str, dict[str, Any]]) -> list[tuple[int, str]]:
     """Pins claimed by other sections (LEDs, buzzer), as (pin, key path)."""
     out: list[tuple[int, str]] = []
     for section, keys in PIN_KEYS.items():
-        for key in keys:
-            v = sections.get(section, Section()).get(key)
+        for name in keys:
+            v = sections.get(section, {}).get(name)
             if isinstance(v, int) and not isinstance(v, bool):
-                out.append((v, f"{section}.{key}"))
+                out.append((v, f"{section}.{name}"))
     return out
 
 
@@ -819,18 +853,18 @@ PIN_KEYS["gpio"] = ("ready_led_pin", "buzzer_pin")
 
 
 def _key_checks(
-    sections: dict[str, Section],
+    sections: dict[str, dict[str, Any]],
     services: list[Service],
     where: Callable[[str], str],
     problems: list[str],
 ) -> None:
     """Keyboard keys (kiosk/inputs/keys.py): one meaning per key."""
-    rotate = sections.get("ui", Section()).get("rotate")
+    rotate = sections.get("ui", {}).get("rotate")
     if isinstance(rotate, int) and rotate not in (0, 90, 180, 270):
         problems.append(
             f"{where('ui.rotate')}ui.rotate: {rotate} is not a quarter turn; use 0, 90, 180 or 270"
         )
-    keys = sections.get("keys", Section())
+    keys = sections.get("keys", {})
     used: dict[str, str] = {
         s.key.lower(): f"services[{i}].key" for i, s in enumerate(services) if s.key
     }
@@ -838,7 +872,7 @@ def _key_checks(
     if keys.get("staff"):
         named += [(k, keys.get(k)) for k in ("next", "recall", "skip", "transfer")]
         rate = keys.get("rate")
-        if isinstance(rate, list):
+        if isinstance(rate, tuple):
             if len(rate) != 3:
                 problems.append(
                     f"{where('keys.rate')}keys.rate: expected 3 keys (Rất hài lòng, Hài lòng, Chưa hài lòng), found {len(rate)}"

@@ -47,8 +47,13 @@ class KeyMap:
         }
         self.staff_keys: dict[str, tuple[str, int | None]] = {}
         if self.staff:
-            for kind in ("next", "recall", "skip", "transfer"):
-                self.staff_keys[k[kind].lower()] = (kind, None)
+            for kind, key in (
+                ("next", k.next),
+                ("recall", k.recall),
+                ("skip", k.skip),
+                ("transfer", k.transfer),
+            ):
+                self.staff_keys[key.lower()] = (kind, None)
             for key, score in zip(k.rate, (3, 2, 1), strict=False):
                 self.staff_keys[key.lower()] = ("rate", score)
         self.screen_keys.pop("", None)

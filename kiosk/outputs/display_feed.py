@@ -408,9 +408,9 @@ class DisplayLink(Consumer):
             port or cfg.port, cfg.baud, cfg.address, on_state=self._record_state
         )
         self.call_max_age_s = float(
-            call_max_age_s if call_max_age_s is not None else cfg.get("call_max_age", 120)
+            call_max_age_s if call_max_age_s is not None else cfg.call_max_age
         )
-        self.notice = notice if notice is not None else str(cfg.get("notice", ""))
+        self.notice = notice if notice is not None else cfg.notice
         self.dirty = True
         self._last_snapshot = 0.0
         self.skipped_stale = 0

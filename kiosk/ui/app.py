@@ -159,7 +159,7 @@ class KioskApp:
         #: ``[ui] rotate`` turns the picture for a panel mounted on its side.
         self.surface: pygame.Surface | None = None
         self.window: pygame.Surface | None = None
-        self.rotate = int(self.cfg.ui.get("rotate", 0) or 0)
+        self.rotate = self.cfg.ui.rotate
         self.model: Model | None = None
         self.renderer = Renderer(self.keymap)
         self.seen = 0

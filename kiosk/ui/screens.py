@@ -157,8 +157,7 @@ class Model:
         self.guard_until = 0.0
         self.counter: int | None = cfg.counters[0].id if cfg.counters else None
         self.version = 0
-        appointments: dict[str, Any] = cfg.sections.get("appointments") or {}
-        self.appointments = bool(appointments.get("enabled"))
+        self.appointments = cfg.appointments.enabled
         self.code = ""
         self.code_error: tuple[str, str] | None = None  # (vi, en)
         #: A short line for staff keys (what a counter key did), and until when.

@@ -338,7 +338,8 @@ def test_the_site_file_sets_baud_address_and_voice_and_bad_values_are_named(tmp_
     from display.siteconfig import SiteConfigError, read
 
     s = read(ROOT / "config" / "example.toml")
-    assert (s.baud, s.address, s.numbers, s.chime) == (115200, 0, "number", True)
+    assert (s.display.baud, s.display.address) == (115200, 0)
+    assert (s.announcer.numbers, s.announcer.chime) == ("number", True)
     bad = tmp_path / "site.toml"
     bad.write_bytes(
         '\ufeff[display]\r\nbaud = "fast"\r\naddress = 300\r\n[announcer]\r\nnumbers = "roman"\r\n'.encode()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from gpiozero.pins.mock import MockFactory
@@ -153,11 +154,9 @@ def test_two_counters_pressing_at_once_call_two_different_tickets(
 def test_busy_lights_follow_the_counters_and_the_ready_light_the_screen(
     cfg: Config, factory: MockFactory, queue: Queue
 ) -> None:
-    from dataclasses import replace
 
     counters = [replace(cfg.counters[0], busy_led_pin=9), *cfg.counters[1:]]
-    cfg.sections["gpio"]["ready_led_pin"] = 10
-    cfg.sections["gpio"]["buzzer_pin"] = 11
+    cfg.gpio = replace(cfg.gpio, ready_led_pin=10, buzzer_pin=11)
     cfg.counters = counters
     ki = KioskInputs(cfg, lambda a: None, pin_factory=factory)
     try:
@@ -178,7 +177,7 @@ def test_busy_lights_follow_the_counters_and_the_ready_light_the_screen(
 def test_the_buzzer_beeps_once_for_accepted_and_twice_for_refused(
     cfg: Config, factory: MockFactory
 ) -> None:
-    cfg.sections["gpio"]["buzzer_pin"] = 11
+    cfg.gpio = replace(cfg.gpio, buzzer_pin=11)
     ki = KioskInputs(cfg, lambda a: None, pin_factory=factory)
     try:
         pin = factory.pin(11)
@@ -210,7 +209,6 @@ def test_kiosk_run_wires_buttons_to_the_screen_and_lights_to_the_queue(
 ) -> None:
     """The process wiring of `kiosk run`: gpiozero's default factory (a MockFactory
     here) → debounced press → the main loop → a ticket; the busy light follows."""
-    from dataclasses import replace
 
     from gpiozero import Device
 
@@ -218,7 +216,7 @@ def test_kiosk_run_wires_buttons_to_the_screen_and_lights_to_the_queue(
 
     factory = MockFactory()
     monkeypatch.setattr(Device, "pin_factory", factory)
-    cfg.sections["gpio"]["ready_led_pin"] = 10
+    cfg.gpio = replace(cfg.gpio, ready_led_pin=10)
     cfg.counters = [replace(cfg.counters[0], busy_led_pin=9), *cfg.counters[1:]]
     seen: dict[str, object] = {}
 

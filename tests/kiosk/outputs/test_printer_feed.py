@@ -4,6 +4,7 @@ when the printer is back; faults never hold up issuing; events say what happened
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -246,7 +247,7 @@ def test_a_ticket_that_cannot_be_drawn_is_flagged_and_the_next_one_still_prints(
 def test_a_missing_logo_or_a_removed_service_does_not_stop_printing(
     cfg, queue: Queue, fake: FakePrinter, mono: Mono, tmp_path: Path
 ) -> None:
-    cfg.printer["logo"] = str(tmp_path / "gone.png")
+    cfg.printer = replace(cfg.printer, logo=str(tmp_path / "gone.png"))
     r = queue.issue("hotich")
     consumer = PrinterConsumer(queue, uri=f"file:{fake.link_path}", monotonic=mono)
     cfg.services = [s for s in cfg.services if s.id != "hotich"]
@@ -263,7 +264,7 @@ def test_fault_policy_and_state_for_the_screen(cfg, queue: Queue) -> None:
     queue.record("printer_status", state="paper_out", detail="the paper roll is empty")
     assert printer_status(queue.store).state == "paper_out"
     assert not issuing_paused(cfg, queue.store)  # example site: show_on_screen
-    cfg.printer["on_fault"] = "pause"
+    cfg.printer = replace(cfg.printer, on_fault="pause")
     assert issuing_paused(cfg, queue.store)
     queue.record("printer_status", state="ok", detail="")
     assert not issuing_paused(cfg, queue.store)

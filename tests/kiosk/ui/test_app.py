@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pygame
@@ -167,7 +168,7 @@ def test_paper_out_with_show_on_screen_keeps_issuing_and_asks_to_remember_the_nu
 def test_paper_out_with_pause_stops_issuing_until_the_printer_is_back(
     cfg: Config, queue: Queue, mono: Mono
 ) -> None:
-    cfg.sections["printer"]["on_fault"] = "pause"
+    cfg.printer = replace(cfg.printer, on_fault="pause")
     queue.record("printer_status", state="offline", detail="unplugged")
     app = make_app(queue, mono)
     try:
@@ -434,7 +435,7 @@ def test_a_store_that_cannot_write_shows_a_refusal_and_the_screen_keeps_running(
 def test_a_panel_mounted_on_its_side_gets_an_upright_picture_and_mapped_touches(
     cfg: Config, queue: Queue, mono: Mono, rotate: int
 ) -> None:
-    cfg.sections["ui"]["rotate"] = rotate
+    cfg.ui = replace(cfg.ui, rotate=rotate)
     app = make_app(queue, mono, size=(800, 480))
     try:
         assert app.model is not None and app.surface is not None and app.window is not None

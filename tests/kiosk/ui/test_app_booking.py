@@ -4,6 +4,7 @@ keyboard, a USB barcode scanner typing a code, and refusals shown in words."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pygame
 import pytest
@@ -29,7 +30,7 @@ def mono() -> Mono:
 
 @pytest.fixture
 def app(cfg: Config, queue: Queue, mono: Mono) -> Iterator[KioskApp]:
-    cfg.sections["appointments"]["enabled"] = True
+    cfg.appointments = replace(cfg.appointments, enabled=True)
     day = queue.today()
     save_bookings(
         queue.store,
