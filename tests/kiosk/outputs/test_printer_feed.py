@@ -501,7 +501,7 @@ def test_a_fresh_ticket_still_prints_up_to_late_print_seconds(
 def test_late_print_seconds_from_the_site_file_is_used(
     cfg, queue: Queue, consumer: PrinterConsumer, fake: FakePrinter, clock
 ) -> None:
-    cfg.printer["late_print_seconds"] = 10
+    cfg.printer = replace(cfg.printer, late_print_seconds=10)
     queue.issue("hotich")
     clock.advance(11)
     consumer.run_once()
