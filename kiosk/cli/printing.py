@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.cli import EXIT_OK, EXIT_REFUSED, common, emit, open_queue
+from kiosk.core.echo import echo
 
 
 def _printer(args: argparse.Namespace, cfg: Any) -> Any:
@@ -68,7 +69,7 @@ def cmd_print(args: argparse.Namespace) -> int:
     t = q.ticket(code)
     if t is None:
         raise UnknownName(
-            f"no ticket {code} today ({q.today()}); `kiosk status` shows today's tickets"
+            f"no ticket {echo(code)} today ({q.today()}); `kiosk status` shows today's tickets"
         )
     tp = _printer(args, cfg)
     now = datetime.fromtimestamp(q.clock(), cfg.tz)
@@ -92,7 +93,7 @@ def sample_info(cfg: Any, service_id: str, code: str | None = None, priority: bo
         from kiosk.core.queue import UnknownName
 
         known = ", ".join(s.id for s in cfg.services)
-        raise UnknownName(f'unknown service "{service_id}"; this site has: {known}') from None
+        raise UnknownName(f'unknown service "{echo(service_id)}"; this site has: {known}') from None
     template = str(cfg.printer.qr_url or "")
     code = code or svc.code(svc.start + 11)
     day = datetime.now(cfg.tz)
@@ -136,17 +137,37 @@ def cmd_print_test(args: argparse.Namespace) -> int:
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
+    from kiosk.cli import UsageError
     from kiosk.core.config import load
     from printer.job import layout_from_config
     from printer.layout import WIDTHS
 
     cfg = load(args.config)
+    out = Path(args.out)
+    if not args.out.strip():
+        raise UsageError(
+            f"--out is empty; give a file name, e.g. --out {echo(args.service, 20)}.png"
+        )
+    if out.is_dir():
+        raise UsageError(
+            f"--out {echo(args.out)} is a folder; give a file name, "
+            f"e.g. --out {out / (echo(args.service, 20) + '.png')}"
+        )
+    if out.suffix.lower() != ".png":
+        raise UsageError(
+            f"--out {echo(args.out)}: the preview is a PNG image; "
+            f"end the file name in .png, e.g. {echo(out.with_suffix('.png'))}"
+        )
     width = WIDTHS[args.paper] if args.paper else None
     layout = layout_from_config(cfg, width)
     img = layout.render(sample_info(cfg, args.service, args.code, args.priority))
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    img.save(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        img.save(out, format="PNG")
+    except OSError as e:
+        raise UsageError(
+            f"cannot write {echo(out)}: {e.strerror or e}; choose a folder you can write to"
+        ) from None
     emit(
         args,
         {"out": str(out), "width": img.width, "height": img.height},

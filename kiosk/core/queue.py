@@ -19,6 +19,7 @@ from typing import Any
 
 from kiosk.core import events
 from kiosk.core.config import Config, Counter, Service
+from kiosk.core.echo import echo
 from kiosk.core.store import Store, Ticket, Tx
 
 #: Every event type the core writes (kiosk/core/events.py). Consumers may append their own
@@ -90,7 +91,9 @@ class Queue:
             return self.cfg.service(service_id)
         except KeyError:
             known = ", ".join(s.id for s in self.cfg.services)
-            raise UnknownName(f'unknown service "{service_id}"; this site has: {known}') from None
+            raise UnknownName(
+                f'unknown service "{echo(service_id)}"; this site has: {known}'
+            ) from None
 
     def counter(self, counter_id: int | str) -> Counter:
         try:
@@ -98,7 +101,7 @@ class Queue:
         except (KeyError, ValueError):
             known = ", ".join(str(c.id) for c in self.cfg.counters)
             raise UnknownName(
-                f'unknown counter "{counter_id}"; this site has counters {known}'
+                f'unknown counter "{echo(counter_id)}"; this site has counters {known}'
             ) from None
 
     def _event(

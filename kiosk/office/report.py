@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.core.config import Config
+from kiosk.core.echo import echo
 from kiosk.core.store import Store, Ticket
 
 # ---------------------------------------------------------------------- figures
@@ -644,7 +645,9 @@ def _day(value: str, flag: str) -> str:
     try:
         return date.fromisoformat(value).isoformat()
     except ValueError:
-        raise UsageError(f'{flag} "{value}" is not a date; write it like 2026-11-30') from None
+        raise UsageError(
+            f'{flag} "{echo(value)}" is not a date; write it like 2026-11-30'
+        ) from None
 
 
 def _month(value: str) -> str:
@@ -657,7 +660,7 @@ def _month(value: str) -> str:
         return date(int(value[:4]), int(value[5:]), 1).isoformat()
     except ValueError:
         raise UsageError(
-            f'--month "{value}" is not a month; write it like 2026-11 (year, then month 01-12)'
+            f'--month "{echo(value)}" is not a month; write it like 2026-11 (year, then month 01-12)'
         ) from None
 
 

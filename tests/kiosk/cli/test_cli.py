@@ -188,3 +188,36 @@ def test_status_of_an_empty_day_ends_cleanly_not_in_a_comma(
     run(capsys, "issue", "hotich", "--db", str(db))
     first = run(capsys, "status", "--db", str(db))[1].splitlines()[0]
     assert first.endswith(": 1 issued, waiting 1"), first
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["issue", "\x1b[2J\x1b[31mred"],
+        ["issue", "x" * 100_000],
+        ["call", "\x1b]0;owned\x07"],
+        ["print", "\x1b[2J" + "A" * 5000, "--printer", "dummy:"],
+        ["report", "--from", "\x1b[31m2026"],
+        ["report", "--month", "y" * 100_000],
+        ["ticket-preview", "\x1b[2J" * 1000, "--out", "x.png"],
+    ],
+)
+def test_typed_input_is_echoed_cut_and_with_control_characters_escaped(
+    capsys: pytest.CaptureFixture[str], db: Path, argv: list[str]
+) -> None:
+    from kiosk.core.store import Store
+
+    Store(db).close()
+    rc, out, err = run(capsys, *argv, "--db", str(db))
+    assert rc == 2 and out == ""
+    assert "\x1b" not in err and "\x07" not in err and "Traceback" not in err
+    assert err.count("\n") == 1 and len(err) < 300, err
+    assert "\\x1b" in err or "characters)" in err
+
+
+def test_echo_keeps_vietnamese_and_escapes_the_rest() -> None:
+    from kiosk.core.echo import echo
+
+    assert echo("Hộ tịch") == "Hộ tịch"
+    assert echo("a\x1b[1mb\nc\x00") == "a\\x1b[1mb\\nc\\x00"
+    assert echo("é" * 50) == "é" * 40 + "… (50 characters)"

@@ -170,3 +170,22 @@ def test_print_of_an_empty_code_asks_for_a_code_in_one_line(capsys, tmp_path: Pa
         "kiosk: the ticket code is empty; give one such as A012 (`kiosk status` lists today's)"
     )
     assert "  today" not in err
+
+
+@pytest.mark.parametrize(
+    ("out", "words"),
+    [
+        ("{tmp}", "is a folder; give a file name, e.g. --out {tmp}/hotich.png"),
+        ("", "--out is empty; give a file name, e.g. --out hotich.png"),
+        ("{tmp}/ticket.txt", "the preview is a PNG image; end the file name in .png"),
+        ("/proc/nowhere/ticket.png", "cannot write /proc/nowhere/ticket.png"),
+    ],
+)
+def test_ticket_preview_to_a_folder_or_an_unwritable_place_says_what_to_give(
+    capsys, tmp_path: Path, out: str, words: str
+) -> None:
+    rc, text, err = run(capsys, "ticket-preview", "hotich", "--out", out.format(tmp=tmp_path))
+    assert rc == 2 and text == ""
+    assert words.format(tmp=tmp_path) in err and "internal error" not in err
+    assert err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []  # nothing written
