@@ -208,3 +208,36 @@ def test_check_config_missing_file_is_explained() -> None:
 def test_single_table_instead_of_array_of_tables_is_explained() -> None:
     text = '[site]\nname = "X"\n[services]\nid = "a"\n[[counters]]\nid = 1\nname = "Q1"\nservices = ["a"]\n'
     assert any("write each entry as [[services]]" in p for p in problems_of(text))
+
+
+def test_example_values_are_the_defaults_unless_the_comment_says_otherwise() -> None:
+    """The example's header promises each key shows its default; a site's own choice
+    must say "(default: ...)" in the comment just above the key."""
+    import tomllib
+
+    from kiosk.core.config import _section_types, schema_of
+
+    text = (ROOT / "config" / "example.toml").read_text(encoding="utf-8")
+    raw = tomllib.loads(text)
+    lines = text.splitlines()
+    wrong = []
+    for sec, cls in _section_types().items():
+        if sec == "site" or not isinstance(raw.get(sec), dict):
+            continue
+        for k, f in schema_of(cls).items():
+            if k not in raw[sec]:
+                continue
+            default = list(f.default) if isinstance(f.default, tuple) else f.default
+            if raw[sec][k] == default:
+                continue
+            # The comment block above the key, within its section.
+            start = lines.index(f"[{sec}]")
+            at = next(i for i in range(start, len(lines)) if lines[i].startswith(f"{k} ="))
+            above = []
+            for i in range(at - 1, start, -1):
+                if not lines[i].startswith("#"):
+                    break
+                above.append(lines[i])
+            if not any("(default:" in c for c in above):
+                wrong.append(f"[{sec}] {k} = {raw[sec][k]!r} (default {default!r})")
+    assert wrong == []
