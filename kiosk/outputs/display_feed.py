@@ -59,7 +59,11 @@ RTO_MAX_S = 2.0
 MAX_RETRIES = 5
 REOPEN_MIN_S = 0.25
 REOPEN_MAX_S = 5.0
-READ_TIMEOUT_S = 0.2
+#: The reader's longest sleep when nothing arrives. It sleeps until the next heartbeat
+#: is due instead: a fixed 0.2 s read timeout woke the kiosk 5 times a second for nothing.
+READ_TIMEOUT_S = 1.0
+#: Shortest read timeout (a heartbeat due now is sent after at most this).
+READ_TIMEOUT_MIN_S = 0.05
 
 
 class LinkDown(Exception):
@@ -197,6 +201,10 @@ class SerialLink(DisplayDriver):
         self._ser = None
         if ser is not None:
             try:
+                ser.cancel_read()  # the reader may sleep up to READ_TIMEOUT_S: end it now
+            except Exception:
+                pass
+            try:
                 ser.close()
             except Exception:
                 pass
@@ -223,6 +231,8 @@ class SerialLink(DisplayDriver):
         decoder = p.FrameDecoder()
         while not self._stop.is_set() and self._ser is ser:
             try:
+                due = self._last_tx + p.HEARTBEAT_S - time.monotonic()
+                ser.timeout = min(READ_TIMEOUT_S, max(READ_TIMEOUT_MIN_S, due))
                 data = ser.read(ser.in_waiting or 1)
             except (serial.SerialException, OSError, TypeError) as e:
                 if not self._stop.is_set() and self._ser is ser:
@@ -384,8 +394,11 @@ class DisplayLink(Consumer):
     types = STATE_TYPES
     min_backoff = 0.25
     max_backoff = 5.0
-    #: Also the period at which link changes and snapshot requests are noticed.
-    idle_wait = 0.5
+    #: Longest sleep between passes: how soon a port is reopened (its own backoff is
+    #: 0.25–5 s) and a display that asks for the state while the link stays up is
+    #: answered. A link coming up needs no polling: its ``display_link`` event wakes
+    #: the consumer at once, and the snapshot follows.
+    idle_wait = 2.0
     #: A full snapshot at least this often, whatever happens (self-healing).
     snapshot_every_s = 60.0
 

@@ -10,7 +10,8 @@ loop: the cursor moves on so the next citizen is not held up, and the UI applies
 ``[printer] on_fault``. Flagged tickets of today that are still waiting are
 printed again (marked *IN LẠI · REPRINT*) when the printer is back: at start,
 after a ticket went through, and on each status check (every ``status_seconds``
-while all is well, every 2 s while the printer is down).
+while all is well, every 2 s while the printer is down, backing off to every 15 s
+during a long outage).
 
 Never a stale ticket: before printing (the first time or again) the ticket must
 still be waiting, be of today, and be younger than ``[printer] late_print_seconds``
@@ -41,8 +42,12 @@ from printer.status import FAULTS, Status
 
 log = logging.getLogger(__name__)
 
-#: Seconds between status checks and reprint attempts while the printer is down.
+#: Seconds between status checks and reprint attempts while the printer is down: this
+#: at first, then an eighth of the outage so far (a printer back after an outage of T
+#: is noticed within T/8), at most FAULT_RETRY_MAX. A printer that stays unplugged is
+#: not searched for on the USB bus every 2 s all night.
 FAULT_RETRY = 2.0
+FAULT_RETRY_MAX = 15.0
 #: After a printer left a status question unanswered, skip the question before
 #: each ticket (it would cost STATUS_TIMEOUT on the citizen's wait) for this long.
 SILENT_RECHECK = 300.0
@@ -100,6 +105,8 @@ class PrinterConsumer(Consumer):
         self.state: str | None = last.state if last else None
         self.silent_until = 0.0
         self.next_check = 0.0
+        #: When the printer went down (monotonic), for the retry backoff; None while up.
+        self.down_since: float | None = self.monotonic() if self.state in FAULTS else None
         self.printed = 0
         self.failed = 0
         self.not_printed = 0
@@ -132,9 +139,20 @@ class PrinterConsumer(Consumer):
             log.info("printer: %s (%s)", st.state, st.detail)
             self.queue.record(events.PRINTER_STATUS, state=st.state, detail=st.detail)
             self.state = st.state
+        if not st.fault:
+            self.down_since = None
+        elif self.down_since is None:
+            self.down_since = self.monotonic()
         if st.fault:
-            self.next_check = min(self.next_check, self.monotonic() + FAULT_RETRY)
-        self.idle_wait = FAULT_RETRY if st.fault else min(5.0, self.status_interval)
+            self.next_check = min(self.next_check, self.monotonic() + self.fault_retry())
+        self.idle_wait = self.fault_retry() if st.fault else min(5.0, self.status_interval)
+
+    def fault_retry(self) -> float:
+        """Seconds to the next check of a printer that is down (see :data:`FAULT_RETRY`)."""
+        if self.down_since is None:
+            return FAULT_RETRY
+        outage = self.monotonic() - self.down_since
+        return min(FAULT_RETRY_MAX, max(FAULT_RETRY, outage / 8))
 
     # ------------------------------------------------------------------ printing
     def handle(self, event: Event) -> None:
@@ -253,7 +271,10 @@ class PrinterConsumer(Consumer):
         if pending and not st.fault:
             self.reprint()
         down = self.state in FAULTS
-        self.next_check = self.monotonic() + (FAULT_RETRY if down else self.status_interval)
+        wait = self.fault_retry() if down else self.status_interval
+        self.next_check = self.monotonic() + wait
+        if down:
+            self.idle_wait = wait
 
     def stop(self, timeout: float = 5.0) -> None:
         super().stop(timeout)

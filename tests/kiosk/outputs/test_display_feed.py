@@ -231,6 +231,27 @@ def test_calls_older_than_the_limit_are_shown_but_not_announced(
         link.stop()
 
 
+def test_a_display_switched_on_gets_the_state_at_once_not_at_the_next_idle_wake(
+    queue: Queue, line: PtyRelay
+) -> None:
+    queue.issue("hotich")
+    queue.call_next(1)
+    lk = DisplayLink(queue, port=str(line.kiosk_port))
+    lk.idle_wait = 30.0  # no polling to fall back on: the display_link event wakes it
+    lk.start()
+    try:
+        time.sleep(1.0)  # the kiosk waits, its consumer asleep; the display is off
+        d = Display(line.display_port)
+        try:
+            t0 = time.monotonic()
+            wait_for(lambda: converged(queue, d), timeout=10, what="the first snapshot")
+            assert time.monotonic() - t0 < 5
+        finally:
+            d.receiver.stop()
+    finally:
+        lk.stop()
+
+
 def test_missing_port_is_reported_without_blocking_and_names_the_port(queue, tmp_path):
     drv = SerialLink(str(tmp_path / "no-such-port"))
     t0 = time.perf_counter()
@@ -250,6 +271,36 @@ def test_a_display_that_sends_no_heartbeat_is_refused_quickly(queue, line):
         drv.send_call(p.Call("A001", 1))
     assert time.perf_counter() - t0 < 3.0
     drv.close()
+
+
+def test_an_idle_link_wakes_the_kiosks_reader_a_few_times_a_second_not_five(
+    line: PtyRelay, display: Display
+) -> None:
+    import serial
+
+    reads = 0
+
+    class Counted(serial.Serial):  # type: ignore[misc]
+        def read(self, size: int = 1) -> bytes:
+            nonlocal reads
+            reads += 1
+            return bytes(super().read(size))
+
+    drv = SerialLink(str(line.kiosk_port), open_port=Counted)
+    try:
+        assert drv.wait_up(5)
+        time.sleep(0.5)
+        before = reads
+        time.sleep(4.0)  # nothing to send: heartbeats both ways only
+        per_s = (reads - before) / 4.0
+        # One read per heartbeat from the display (1 s) plus timeouts of READ_TIMEOUT_S;
+        # a 0.2 s read timeout woke it about 6 times a second.
+        assert per_s <= 3.5, per_s
+        assert drv.is_up() and display.state.view().link_up  # heartbeats still flow
+    finally:
+        t0 = time.monotonic()
+        drv.close()
+        assert time.monotonic() - t0 < 0.5  # the sleeping reader is woken, not waited for
 
 
 def test_a_display_that_never_acknowledges_gets_bounded_retries_with_growing_timeouts(queue, line):

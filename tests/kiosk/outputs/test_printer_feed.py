@@ -15,6 +15,7 @@ from kiosk.compose import Overrides, start_consumers, stop_consumers
 from kiosk.core.queue import Queue
 from kiosk.outputs.printer_feed import (
     FAULT_RETRY,
+    FAULT_RETRY_MAX,
     PrinterConsumer,
     issuing_paused,
     printer_status,
@@ -507,3 +508,42 @@ def test_late_print_seconds_from_the_site_file_is_used(
     consumer.run_once()
     time.sleep(0.2)
     assert fake.jobs == [] and not_printed(queue) == [("A001", "too_late")]
+
+
+def test_an_unplugged_printer_is_retried_with_backoff_and_noticed_soon_after_it_is_back(
+    queue: Queue, consumer: PrinterConsumer, fake: FakePrinter, mono: Mono
+) -> None:
+    fake.unplug()
+    checks: list[float] = []
+    real_status = consumer.link.status
+
+    def counted_status():  # type: ignore[no-untyped-def]
+        checks.append(mono.t)
+        return real_status()
+
+    consumer.link.status = counted_status  # type: ignore[method-assign]
+    # Ten minutes unplugged, the consumer woken every second.
+    for _ in range(600):
+        consumer.on_idle()
+        mono.t += 1
+    assert printer_status(queue.store).state == "offline"
+    gaps = [b - a for a, b in zip(checks, checks[1:], strict=False)]
+    assert gaps[:4] == [FAULT_RETRY] * 4  # quick at first (paper being changed)
+    assert max(gaps) <= FAULT_RETRY_MAX and gaps[-1] >= FAULT_RETRY_MAX - 1
+    assert len(checks) < 80  # not 300 questions to a bus with no printer on it
+    assert consumer.idle_wait >= FAULT_RETRY_MAX - 1  # and the thread sleeps as long
+    # Plugged back: noticed at the next check, within FAULT_RETRY_MAX.
+    fake.plug_in()
+    back = mono.t
+    while printer_status(queue.store).state == "offline":
+        consumer.on_idle()
+        mono.t += 1
+        assert mono.t - back <= FAULT_RETRY_MAX + 1
+    # A new outage (noticed at the next periodic check) starts quick again.
+    fake.unplug()
+    checks.clear()
+    for _ in range(40):
+        consumer.on_idle()
+        mono.t += 1
+    assert printer_status(queue.store).state == "offline"
+    assert [b - a for a, b in zip(checks, checks[1:], strict=False)][-3:] == [FAULT_RETRY] * 3
