@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.compose import Overrides, start_consumers, stop_consumers
+from kiosk.core import events
 from kiosk.core.config import Config, load
 from kiosk.core.queue import Queue
 from kiosk.core.store import Store
@@ -560,9 +561,9 @@ class Simulation:
                     line = json.dumps(ev.as_dict(), ensure_ascii=False) + "\n"
                     ev_f.write(line)
                     types[ev.type] = types.get(ev.type, 0) + 1
-                    if ev.type == "day_closed":
+                    if ev.type == events.DAY_CLOSED:
                         expired_at_close += int(ev.payload.get("expired", 0))
-                    if ev.type in ("ticket_called", "ticket_recalled"):
+                    if ev.type in events.CALLS:
                         calls_f.write(line)
                         calls += 1
                 seq = batch[-1].seq
@@ -582,17 +583,17 @@ class Simulation:
             "priority": sum(1 for t in tickets if t["priority"]),
             "calls": calls,
             # The foundation demo's counts, from the event log.
-            "called": types.get("ticket_called", 0),
-            "recalled": types.get("ticket_recalled", 0),
-            "skipped": types.get("ticket_skipped", 0),
-            "transferred": types.get("ticket_transferred", 0),
-            "rated": types.get("ticket_rated", 0),
+            "called": types.get(events.TICKET_CALLED, 0),
+            "recalled": types.get(events.TICKET_RECALLED, 0),
+            "skipped": types.get(events.TICKET_SKIPPED, 0),
+            "transferred": types.get(events.TICKET_TRANSFERRED, 0),
+            "rated": types.get(events.TICKET_RATED, 0),
             "expired_at_close": expired_at_close,
             "by_status": status["by_status"],
             "print_status": _count(t["print_status"] for t in tickets),
             "reprinted": sum(
                 1
-                for e in store.events_since(0, limit=1_000_000, types=("ticket_printed",))
+                for e in store.events_since(0, limit=1_000_000, types=(events.TICKET_PRINTED,))
                 if e.payload.get("detail") == "reprinted"
             ),
             "ticket_pngs": len(list((out / "tickets").glob("*.png"))),
