@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,3 +61,29 @@ def store(tmp_path: Path) -> Iterator[Store]:
 @pytest.fixture
 def queue(cfg: Config, store: Store, clock: Clock) -> Queue:
     return Queue(cfg, store, clock)
+
+
+# ------------------------------------------------------------------ PostgreSQL
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[Any]:
+    """One real PostgreSQL cluster per test worker (about a second to start; tests/pg.py)."""
+    from tests.pg import Cluster
+
+    c = Cluster()
+    yield c
+    c.destroy()
+
+
+@pytest.fixture
+def db_url(pg: Any) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test."""
+    import psycopg
+
+    name = "t_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(pg.url, autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    yield pg.url.replace("/test?", f"/{name}?")
+    with psycopg.connect(pg.url, autocommit=True) as c:
+        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -585,6 +585,20 @@ class Tx:
             "UPDATE bookings SET ticket_id = ? WHERE day = ? AND code = ?", (ticket_id, day, code)
         )
 
+    # -- retention
+    def prune_before(self, before_day: str, floor: int) -> tuple[int, int]:
+        """Delete finished tickets of days before ``before_day`` and their events up to
+        seq ``floor``; returns (tickets, events) deleted."""
+        t = self.c.execute(
+            "DELETE FROM tickets WHERE day < ? AND status IN ('served', 'no_show', 'expired')",
+            (before_day,),
+        ).rowcount
+        e = self.c.execute(
+            "DELETE FROM events WHERE day < ? AND seq <= ?", (before_day, floor)
+        ).rowcount
+        self.c.execute("DELETE FROM sequences WHERE day < ?", (before_day,))
+        return t, e
+
     # -- whole-file checks
     def quick_check(self) -> str:
         """SQLite's ``PRAGMA quick_check``: ``"ok"`` or what is damaged."""
@@ -839,15 +853,7 @@ class Store:
         if protect and any(name not in cursors for name in protect):
             floor = 0
         with self.transaction() as tx:
-            t = tx.c.execute(
-                "DELETE FROM tickets WHERE day < ? AND status IN ('served', 'no_show', 'expired')",
-                (before_day,),
-            ).rowcount
-            e = tx.c.execute(
-                "DELETE FROM events WHERE day < ? AND seq <= ?", (before_day, floor)
-            ).rowcount
-            tx.c.execute("DELETE FROM sequences WHERE day < ?", (before_day,))
-        return t, e
+            return tx.prune_before(before_day, floor)
 
     # -- whole files (no Store object: nothing is created or migrated)
     @staticmethod

@@ -5,36 +5,14 @@ from __future__ import annotations
 import base64
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import psycopg
 import pytest
 import uvicorn
 
 from central.app import Settings, create_app
 from central.db import CentralDB
-from tests.pg import Cluster
-
-
-@pytest.fixture(scope="session")
-def pg() -> Iterator[Cluster]:
-    """One cluster per test worker (about a second to start)."""
-    c = Cluster()
-    yield c
-    c.destroy()
-
-
-@pytest.fixture
-def db_url(pg: Cluster) -> Iterator[str]:
-    """A fresh, empty database for one test."""
-    name = "t_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(pg.url, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    yield pg.url.replace("/test?", f"/{name}?")
-    with psycopg.connect(pg.url, autocommit=True) as c:
-        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

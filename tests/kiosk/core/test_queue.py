@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,6 +13,19 @@ from kiosk.core.config import Config, parse
 from kiosk.core.queue import Queue, QueueError, UnknownName, business_day
 from kiosk.core.store import Store
 from tests.conftest import EXAMPLE, Clock
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """Every rule here is proven on both stores: SQLite and PostgreSQL (a real server)."""
+    if request.param == "sqlite":
+        s: Any = Store(tmp_path / "queue.db")
+    else:
+        from kiosk.core.pgstore import PgStore
+
+        s = PgStore(request.getfixturevalue("db_url"))
+    yield s
+    s.close()
 
 
 def variant(cfg_text_changes: dict[str, str]) -> Config:
