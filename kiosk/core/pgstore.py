@@ -179,7 +179,14 @@ class PgTx(Tx):
         seq = int(row[0])
         self.pg.execute(
             "INSERT INTO events(seq, at, day, type, code, payload) VALUES (%s, %s, %s, %s, %s, %s)",
-            (seq, at, day, type, code, json.dumps(payload, ensure_ascii=False, separators=(",", ":"))),
+            (
+                seq,
+                at,
+                day,
+                type,
+                code,
+                json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+            ),
         )
         self.appended += 1
         return seq
