@@ -30,7 +30,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from kiosk.core.config import Config, ConfigError, find_config, load
+from kiosk.core.config import EXAMPLE_PATH, Config, ConfigError, find_config, load
 from printer.uri import PrinterUriError
 from printer.uri import parse as parse_printer_uri
 
@@ -95,6 +95,14 @@ class Context:
 
 def check_site(ctx: Context, problems: list[str]) -> Check:
     if ctx.cfg is not None:
+        if Path(ctx.config_path).resolve() == EXAMPLE_PATH.resolve():
+            # Running on the built-in example: numbers would print another office's name.
+            return warn(
+                "site file",
+                f"no site file found: running on the built-in example ({ctx.cfg.summary()})",
+                "copy config/example.toml to /boot/firmware/kiosk.toml (the SD card's boot "
+                "partition), set this office's [site], services and counters, then reboot",
+            )
         return ok("site file", f"{ctx.config_path}: {ctx.cfg.summary()}")
     first = problems[0] if problems else f"{ctx.config_path}: unreadable"
     more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
@@ -345,6 +353,8 @@ def check_display(ctx: Context) -> Check:
     name = "display link"
     if ctx.cfg is None:
         return Check(name, "skip", "no valid site file")
+    if not ctx.cfg.display.enabled:
+        return ok(name, "no hall display at this kiosk ([display] enabled = false)")
     port_name = str(ctx.cfg.display.port)
     baud = int(ctx.cfg.display.baud)
     address = int(ctx.cfg.display.address)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -589,3 +590,24 @@ def test_doctor_as_a_command_never_shows_a_traceback(tmp_path: Path) -> None:
     assert r.returncode == 1
     assert "Traceback" not in r.stdout + r.stderr
     assert r.stdout.count("\nFAIL ") == 2  # printer and display link
+
+
+def test_the_built_in_example_site_is_a_warning_not_ok(tmp_path: Path) -> None:
+    from kiosk.core.config import EXAMPLE_PATH
+
+    got = run(tmp_path, EXAMPLE_PATH, "site")["site file"]
+    assert got.status == "warn" and "built-in example" in got.detail
+    assert "/boot/firmware/kiosk.toml" in got.fix
+    assert run(tmp_path, site(tmp_path), "site")["site file"].status == "ok"
+
+
+def test_a_kiosk_without_a_hall_display_is_not_told_its_link_is_missing(tmp_path: Path) -> None:
+    cfg = site(tmp_path, port="/dev/no-such-adapter")
+    raw = cfg.read_text(encoding="utf-8")
+    section = re.search(r"\[display\](.*?)\n\[", raw, re.S)
+    assert section is not None
+    body = re.sub(r"\nenabled = \w+", "", section.group(1))
+    cfg.write_text(raw.replace(section.group(1), "\nenabled = false" + body), encoding="utf-8")
+    assert run(tmp_path, cfg, "display")["display link"].status == "ok"
+    cfg.write_text(raw, encoding="utf-8")  # switched on, the missing adapter is a failure
+    assert run(tmp_path, cfg, "display")["display link"].status == "fail"
