@@ -28,6 +28,7 @@ import requests
 from kiosk import __version__
 from kiosk.core.config import Config
 from kiosk.core.consumer import Consumer
+from kiosk.core.echo import echo
 from kiosk.core.queue import Issued, Queue, QueueError
 from kiosk.core.store import Booking, Store
 
@@ -290,9 +291,10 @@ def check_in(queue: Queue, code: str) -> Issued:
                     "Chưa tải được danh sách lịch hẹn hôm nay; vui lòng lấy số thường",
                     "Today's bookings could not be loaded; please take a walk-in ticket",
                 )
+            typed = echo(code, 24)  # whatever was typed or scanned: cut and escaped
             raise UnknownBooking(
-                f"Không tìm thấy mã hẹn {code}; vui lòng kiểm tra lại hoặc lấy số thường",
-                f"Booking code {code} was not found; check it or take a walk-in ticket",
+                f"Không tìm thấy mã hẹn {typed}; vui lòng kiểm tra lại hoặc lấy số thường",
+                f"Booking code {typed} was not found; check it or take a walk-in ticket",
             )
         b = found_b
         if b.cancelled:

@@ -117,6 +117,15 @@ def test_an_unknown_code_is_refused_and_issues_nothing(booked):
     assert queue.store.last_seq() == before
 
 
+def test_a_long_or_escape_laden_code_is_echoed_cut_and_escaped(booked):
+    _, queue = booked
+    with pytest.raises(UnknownBooking) as e:
+        check_in(queue, "\x1b[2J" + "X" * 100_000)
+    for text in (e.value.vi, e.value.en):
+        assert "\x1b" not in text and len(text) < 200
+        assert "\\x1b[2J" in text and "(100,004 characters)" in text
+
+
 def test_a_code_for_another_day_names_that_day(booked, clock):
     _, queue = booked
     save_bookings(queue.store, "2026-12-02", [Booking("2026-12-02", "HB-0100", "hotich")], 0)
