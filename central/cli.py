@@ -5,6 +5,9 @@
     central-server site add nghia-tan --name "UBND phường Nghĩa Tân"   (prints the token once)
     central-server site list | revoke SITE | rotate SITE
     central-server user add NAME | list | remove NAME                 (dashboard logins)
+    central-server receive --listen 127.0.0.1:8787 --db receiver.db --token T
+                          (the reference receiver: SQLite, standard library; the same as
+                           ``kiosk receiver``)
 
 ``--db`` is a libpq connection string or URL; without it, libpq's own variables are
 used (``PGHOST``, ``PGSERVICE`` with ``~/.pg_service.conf``, ``PGPASSFILE``), so no
@@ -90,6 +93,33 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         db.close()
     return EXIT_OK
+
+
+def add_receive_arguments(sp: argparse.ArgumentParser) -> None:
+    """The reference receiver's options, shared by ``central-server receive`` and ``kiosk receiver``."""
+    sp.add_argument("--listen", default="127.0.0.1:8787", metavar="HOST:PORT")
+    sp.add_argument("--db", default="receiver.db", metavar="PATH", help="SQLite file to store into")
+    sp.add_argument(
+        "--token",
+        action="append",
+        default=[],
+        metavar="TOKEN",
+        help="a bearer token accepted for any site (repeatable)",
+    )
+    sp.add_argument(
+        "--tokens-file", metavar="FILE", help="lines 'SITE TOKEN': each token speaks for one site"
+    )
+    sp.add_argument("--cert", metavar="PEM", help="TLS certificate chain (serve HTTPS)")
+    sp.add_argument("--key", metavar="PEM", help="TLS private key")
+
+
+def cmd_receive(args: argparse.Namespace) -> int:
+    from central.receiver import SetupError, run
+
+    try:
+        return run(args)
+    except SetupError as e:
+        raise UsageError(str(e)) from None
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -197,6 +227,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("user", cmd_user, "people who may read the dashboard and /metrics")
     sp.add_argument("action", choices=("add", "list", "remove"))
     sp.add_argument("name", nargs="?", help="user name")
+    help = "run the reference district receiver (SQLite; stores kiosk uplink batches)"
+    sp = sub.add_parser("receive", help=help, description=help)
+    add_receive_arguments(sp)
+    sp.set_defaults(func=cmd_receive)
     return p
 
 

@@ -1,6 +1,7 @@
 """Reference district receiver: takes kiosk uplink batches and heartbeats, dedupes, stores.
 
-A district can run it as is (``kiosk receiver --listen 0.0.0.0:8443 --cert … --key …``)
+A district can run it as is (``central-server receive --listen 0.0.0.0:8443 --cert … --key …``,
+or the older ``kiosk receiver`` with the same options)
 or treat it as the executable form of the contract in docs/uplink.md: events are
 kept once per (site, seq) in a SQLite file, so a batch sent twice (its reply was
 lost) changes nothing; the reply's ``last_seq`` is what the kiosk moves its cursor to.
@@ -54,6 +55,10 @@ CREATE TABLE IF NOT EXISTS batches (
     stored INTEGER NOT NULL, duplicates INTEGER NOT NULL
 );
 """
+
+
+class SetupError(Exception):
+    """Unusable receiver options (listen address, tokens, certificate); the message says what to fix."""
 
 
 class BadRequest(Exception):
@@ -408,36 +413,36 @@ def read_tokens(args: argparse.Namespace) -> dict[str, str]:
                 continue
             parts = line.split()
             if len(parts) != 2 or not (SITE_RE.match(parts[0]) or parts[0] == ANY_SITE):
-                from kiosk.cli import UsageError
-
-                raise UsageError(
+                raise SetupError(
                     f"{args.tokens_file}:{n}: expected 'SITE TOKEN' (or '* TOKEN' for every site)"
                 )
             tokens[parts[1]] = parts[0]
     return tokens
 
 
-def cmd_receiver(args: argparse.Namespace) -> int:
-    from kiosk.cli import UsageError
+def run(args: argparse.Namespace) -> int:
+    """Serve until Ctrl+C with the options of :func:`central.cli.add_receive_arguments`.
 
+    Raises :class:`SetupError` for options it cannot use, before anything is served.
+    """
     host, _, port = args.listen.rpartition(":")
     if not host or not port.isdigit():
-        raise UsageError(f'--listen "{args.listen}" must look like 127.0.0.1:8787')
+        raise SetupError(f'--listen "{args.listen}" must look like 127.0.0.1:8787')
     if bool(args.cert) != bool(args.key):
-        raise UsageError("give both --cert and --key for HTTPS (or neither for plain HTTP)")
+        raise SetupError("give both --cert and --key for HTTPS (or neither for plain HTTP)")
     try:
         tokens = read_tokens(args)
     except OSError as e:
-        raise UsageError(f"cannot read {args.tokens_file}: {e.strerror}") from None
+        raise SetupError(f"cannot read {args.tokens_file}: {e.strerror}") from None
     if not tokens:
-        raise UsageError("give at least one --token (or --tokens-file) the kiosks will send")
+        raise SetupError("give at least one --token (or --tokens-file) the kiosks will send")
     db = ReceiverDB(args.db)
     try:
         server = make_server(host.strip("[]"), int(port), Receiver(db, tokens), args.cert, args.key)
     except OSError as e:
-        raise UsageError(f"cannot listen on {args.listen}: {e.strerror}") from None
+        raise SetupError(f"cannot listen on {args.listen}: {e.strerror}") from None
     except ssl.SSLError as e:
-        raise UsageError(f"cannot load --cert/--key: {e}") from None
+        raise SetupError(f"cannot load --cert/--key: {e}") from None
     scheme = "https" if args.cert else "http"
     print(f"receiving on {scheme}://{args.listen} into {args.db} (Ctrl+C stops)", flush=True)
     try:
@@ -448,24 +453,3 @@ def cmd_receiver(args: argparse.Namespace) -> int:
         server.server_close()
         db.close()
     return 0
-
-
-def register(sub: Any) -> None:
-    """``kiosk receiver``: run the reference district receiver."""
-    help = "run the reference district receiver (stores kiosk uplink batches)"
-    sp = sub.add_parser("receiver", help=help, description=help)
-    sp.add_argument("--listen", default="127.0.0.1:8787", metavar="HOST:PORT")
-    sp.add_argument("--db", default="receiver.db", metavar="PATH", help="SQLite file to store into")
-    sp.add_argument(
-        "--token",
-        action="append",
-        default=[],
-        metavar="TOKEN",
-        help="a bearer token accepted for any site (repeatable)",
-    )
-    sp.add_argument(
-        "--tokens-file", metavar="FILE", help="lines 'SITE TOKEN': each token speaks for one site"
-    )
-    sp.add_argument("--cert", metavar="PEM", help="TLS certificate chain (serve HTTPS)")
-    sp.add_argument("--key", metavar="PEM", help="TLS private key")
-    sp.set_defaults(func=cmd_receiver)

@@ -5,232 +5,60 @@ Exit codes: 0 done, 1 refused in the current state (e.g. nothing to recall),
 2 bad input (unknown service or counter, invalid site file), 70 internal error.
 Users never see a traceback unless they pass ``--debug``.
 
-Other modules add their commands by appending a ``register(subparsers)``
-function to ``EXTENSIONS`` (see the bottom of this file).
+One module per command group adds its commands with ``register(subparsers)``
+(:data:`GROUPS`). Building the parser imports only those light modules; each
+command imports the printer, screen, network or metrics code it needs inside its
+handler, so ``kiosk call 3`` loads the core and nothing else
+(tests/kiosk/cli/test_startup.py, bench/bench_cli.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import json
 import logging
 import sys
 import traceback
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from kiosk import __version__
-from kiosk.core.config import ConfigError, load
-from kiosk.core.queue import Queue, QueueError, UnknownName
-from kiosk.core.store import Store, StoreError
+from kiosk.cli import doctor, office, printing, queue_cmds, receiver, run, sim
+from kiosk.cli.common import (
+    EXIT_INTERNAL,
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_USAGE,
+    UsageError,
+    common,
+    emit,
+    open_queue,
+)
+from kiosk.core.config import ConfigError
+from kiosk.core.queue import QueueError, UnknownName
+from kiosk.core.store import StoreError
 
-EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 70
+__all__ = [
+    "EXIT_INTERNAL",
+    "EXIT_OK",
+    "EXIT_REFUSED",
+    "EXIT_USAGE",
+    "UsageError",
+    "build_parser",
+    "common",
+    "emit",
+    "main",
+    "open_queue",
+]
 
-
-class UsageError(Exception):
-    """Bad command-line input (exit 2)."""
-
-
-def common(p: argparse.ArgumentParser, json_output: bool = True) -> None:
-    p.add_argument(
-        "--config",
-        metavar="PATH",
-        help="site file (default: $KIOSK_CONFIG, /boot/firmware/kiosk.toml, /etc/kiosk/kiosk.toml, the example)",
-    )
-    p.add_argument(
-        "--db", metavar="PATH", help="queue database (default: [storage] path of the site file)"
-    )
-    if json_output:
-        p.add_argument("--json", action="store_true", help="print data as JSON")
-
-
-def open_queue(args: argparse.Namespace) -> Queue:
-    cfg = load(args.config)
-    store = Store(args.db or cfg.storage.path)
-    return Queue(cfg, store)
-
-
-def emit(args: argparse.Namespace, data: Any, text: str) -> None:
-    if getattr(args, "json", False):
-        print(json.dumps(data, ensure_ascii=False))
-    else:
-        print(text)
-
-
-def ticket_json(t: Any) -> dict[str, Any] | None:
-    if t is None:
-        return None
-    d = t.as_dict()
-    return d
-
-
-# ---------------------------------------------------------------- commands
-
-
-def cmd_issue(args: argparse.Namespace) -> int:
-    q = open_queue(args)
-    r = q.issue(args.service, priority=args.priority, source="cli")
-    svc = q.service(args.service)
-    data = {
-        "code": r.ticket.code,
-        "service": svc.id,
-        "service_name": svc.name,
-        "ahead": r.ahead,
-        "wait_minutes": r.wait_minutes,
-        "priority": r.ticket.priority,
-        "day": r.ticket.day,
-        "seq": r.seq,
-    }
-    wait = f", about {r.wait_minutes} min" if r.wait_minutes is not None else ""
-    emit(args, data, f"{r.ticket.code}  {svc.name}  ({r.ahead} ahead{wait})")
-    return EXIT_OK
-
-
-def _counter_result(
-    args: argparse.Namespace, q: Queue, t: Any, verb: str, extra: dict[str, Any] | None = None
-) -> None:
-    c = q.counter(args.counter)
-    data = {
-        "counter": c.id,
-        "ticket": t.code if t else None,
-        "service": t.service if t else None,
-        **(extra or {}),
-    }
-    text = f"{c.name}: {verb} {t.code}" if t else f"{c.name}: nobody is waiting"
-    emit(args, data, text)
-
-
-def cmd_call(args: argparse.Namespace) -> int:
-    q = open_queue(args)
-    t = q.call_next(args.counter)
-    _counter_result(args, q, t, "calling")
-    return EXIT_OK
-
-
-def cmd_recall(args: argparse.Namespace) -> int:
-    q = open_queue(args)
-    t = q.recall(args.counter)
-    _counter_result(args, q, t, "calling again", {"recall_count": t.recall_count})
-    return EXIT_OK
-
-
-def cmd_skip(args: argparse.Namespace) -> int:
-    q = open_queue(args)
-    skipped, nxt = q.skip(args.counter)
-    c = q.counter(args.counter)
-    data = {"counter": c.id, "skipped": skipped.code, "ticket": nxt.code if nxt else None}
-    text = f"{c.name}: {skipped.code} did not come; " + (
-        f"calling {nxt.code}" if nxt else "nobody else is waiting"
-    )
-    emit(args, data, text)
-    return EXIT_OK
-
-
-def cmd_transfer(args: argparse.Namespace) -> int:
-    q = open_queue(args)
-    t = q.transfer(args.counter, args.service)
-    c = q.counter(args.counter)
-    emit(
-        args,
-        {"counter": c.id, "ticket": t.code, "service": t.service},
-        f"{c.name}: {t.code} moved to {q.service(t.service).name}",
-    )
-    return EXIT_OK
-
-
-def cmd_finish(args: argparse.Namespace) -> int:
-    q = open_queue(args)
-    t = q.finish(args.counter)
-    _counter_result(args, q, t, "finished")
-    return EXIT_OK
-
-
-def cmd_rate(args: argparse.Namespace) -> int:
-    q = open_queue(args)
-    t = q.rate(args.counter, args.score)
-    _counter_result(args, q, t, f"rated {args.score} for", {"rating": args.score})
-    return EXIT_OK
-
-
-def cmd_close_day(args: argparse.Namespace) -> int:
-    q = open_queue(args)
-    expired = q.close_day()
-    emit(
-        args,
-        {"day": q.today(), "expired": [t.code for t in expired]},
-        f"day {q.today()} closed; {len(expired)} waiting ticket(s) expired",
-    )
-    return EXIT_OK
-
-
-def cmd_prune(args: argparse.Namespace) -> int:
-    q = open_queue(args)
-    protect = list(args.protect)
-    if q.cfg.uplink.enabled:  # unsent events stay even if the uplink never ran yet
-        protect.append("uplink")
-    tickets, events = q.prune(tuple(protect))
-    emit(
-        args,
-        {"tickets": tickets, "events": events},
-        f"removed {tickets} old ticket(s) and {events} old event(s) "
-        f"(keeping {q.cfg.storage.retention_days} days and every unsent event)",
-    )
-    return EXIT_OK
-
-
-def cmd_status(args: argparse.Namespace) -> int:
-    q = open_queue(args)
-    s = q.status()
-    counts = "".join(f", {k} {v}" for k, v in sorted(s["by_status"].items()))
-    lines = [f"{s['site']} — {s['day']}: {s['issued']} issued{counts}"]
-    for c in s["counters"]:
-        lines.append(
-            f"  {c['name']:<10} {'open' if c['open'] else 'closed':<7} {c['current'] or '—'}"
-        )
-    for sv in s["services"]:
-        pr = f" ({sv['waiting_priority']} priority)" if sv["waiting_priority"] else ""
-        lines.append(f"  {sv['name']:<36} waiting {sv['waiting']}{pr}")
-    if s["print_pending"]:
-        lines.append(f"  {s['print_pending']} ticket(s) not printed yet")
-    if s["not_printed"]:
-        lines.append(
-            f"  {len(s['not_printed'])} ticket(s) not printed (stale); `kiosk print CODE` prints one:"
-        )
-        for t in s["not_printed"]:
-            lines.append(f"    {t['code']:<6} {t['detail'] or t['reason']}")
-    emit(args, s, "\n".join(lines))
-    return EXIT_OK
-
-
-def cmd_events(args: argparse.Namespace) -> int:
-    q = open_queue(args)
-    since = args.since
-    shown = 0
-    while args.limit is None or shown < args.limit:
-        batch = q.store.events_since(
-            since, limit=500 if args.limit is None else min(500, args.limit - shown)
-        )
-        if not batch:
-            break
-        for ev in batch:
-            d = ev.as_dict()
-            if args.json:
-                print(json.dumps(d, ensure_ascii=False))
-            else:
-                extra = {k: v for k, v in ev.payload.items() if k not in ("ticket_id",)}
-                print(
-                    f"{ev.seq:>7} {d['at']} {ev.type:<20} {ev.code or '':<6} {json.dumps(extra, ensure_ascii=False)}"
-                )
-            shown += 1
-        since = batch[-1].seq
-    return EXIT_OK
-
-
-def cmd_check_config(args: argparse.Namespace) -> int:
-    cfg = load(args.path or args.config)
-    print(f"OK {cfg.source}: {cfg.summary()}")
-    return EXIT_OK
+#: The command groups, in the order ``kiosk --help`` lists their commands.
+GROUPS = (
+    queue_cmds.register,  # issue, call, recall, skip, finish, transfer, rate, close-day, prune, status, events, check-config
+    run.register,  # kiosk run (touchscreen)
+    receiver.register,  # kiosk receiver (district side of the uplink; the code is in central/)
+    office.register,  # kiosk uplink, metrics, checkin, bookings, report
+    sim.register,  # kiosk sim (simulator)
+    doctor.register,  # kiosk doctor, kiosk backup (deployment)
+    printing.register,  # kiosk print, print-test, ticket-preview (printer/)
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -240,62 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"kiosk {__version__}")
     p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-
-    def add(
-        name: str, fn: Callable[[argparse.Namespace], int], help: str, json_output: bool = True
-    ) -> argparse.ArgumentParser:
-        sp = sub.add_parser(name, help=help, description=help)
-        common(sp, json_output)
-        sp.set_defaults(func=fn)
-        return sp
-
-    sp = add("issue", cmd_issue, "issue a ticket for a service")
-    sp.add_argument("service", help="service id, e.g. hotich")
-    sp.add_argument(
-        "--priority",
-        action="store_true",
-        help="priority ticket (elderly, disabled, pregnant, người có công)",
-    )
-    for name, fn, help in (
-        ("call", cmd_call, "finish the counter's current citizen and call the next"),
-        ("recall", cmd_recall, "call the counter's current ticket again"),
-        ("skip", cmd_skip, "mark the current ticket as a no-show and call the next"),
-        ("finish", cmd_finish, "finish the counter's current citizen without calling another"),
-    ):
-        add(name, fn, help).add_argument("counter", help="counter number")
-    sp = add(
-        "transfer", cmd_transfer, "move the counter's current ticket to another service's queue"
-    )
-    sp.add_argument("counter", help="counter number")
-    sp.add_argument("service", help="service id to move the ticket to")
-    sp = add(
-        "rate",
-        cmd_rate,
-        "record satisfaction for the counter's citizen (3 very satisfied, 2 satisfied, 1 not satisfied)",
-    )
-    sp.add_argument("counter", help="counter number")
-    sp.add_argument("score", type=int, choices=(1, 2, 3))
-    add("close-day", cmd_close_day, "expire every ticket still waiting today")
-    sp = add("prune", cmd_prune, "forget tickets and events older than [storage] retention_days")
-    sp.add_argument(
-        "--protect",
-        action="append",
-        default=[],
-        metavar="CURSOR",
-        help="a consumer cursor whose unsent events must be kept even if it never ran (e.g. uplink)",
-    )
-    add("status", cmd_status, "show counters and waiting queues")
-    sp = add("events", cmd_events, "print the event log")
-    sp.add_argument(
-        "--since", type=int, default=0, metavar="SEQ", help="only events after this sequence number"
-    )
-    sp.add_argument("--limit", type=int, default=None, metavar="N", help="print at most N events")
-    sp = add("check-config", cmd_check_config, "validate a site file", json_output=False)
-    sp.add_argument(
-        "path", nargs="?", help="site file to check (default: the one the kiosk would use)"
-    )
-    for modname in EXTENSIONS:
-        importlib.import_module(modname).register(sub)
+    for register in GROUPS:
+        register(sub)
     return p
 
 
@@ -338,20 +112,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
-
-
-#: Modules that add commands: each has ``register(subparsers)`` and uses :func:`common`.
-EXTENSIONS: list[str] = []
-EXTENSIONS.append("kiosk.ui.run")  # kiosk run (touchscreen)
-EXTENSIONS.append("central.receiver")  # kiosk receiver (district side of the uplink)
-EXTENSIONS.append("kiosk.office.uplink")  # kiosk uplink (backlog, send now)
-EXTENSIONS.append("kiosk.office.metrics")  # kiosk metrics (Prometheus page)
-EXTENSIONS.append("kiosk.office.bookings")  # kiosk checkin, kiosk bookings
-EXTENSIONS.append("kiosk.office.report")  # kiosk report
-EXTENSIONS.append("kiosk.sim.office")  # kiosk sim (simulator; was demo.py's day)
-EXTENSIONS.append("kiosk.doctor.checks")  # kiosk doctor (deployment)
-EXTENSIONS.append("kiosk.office.backup")  # kiosk backup (deployment)
-EXTENSIONS.append("kiosk.cli.printing")  # kiosk print, print-test, ticket-preview (printer/)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,12 +13,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from kiosk.cli import EXIT_OK, EXIT_REFUSED, common, emit, open_queue
+from kiosk.cli.common import EXIT_OK, EXIT_REFUSED, UsageError, common, emit, open_queue
 from kiosk.core.echo import echo
 
 
 def _printer(args: argparse.Namespace, cfg: Any) -> Any:
-    from kiosk.cli import UsageError
     from printer.connection import open_link
     from printer.job import TicketPrinter, layout_from_config
     from printer.uri import PrinterUriError
@@ -61,8 +60,6 @@ def cmd_print(args: argparse.Namespace) -> int:
     cfg = q.cfg
     code = args.code.strip().upper()
     if not code:
-        from kiosk.cli import UsageError
-
         raise UsageError(
             "the ticket code is empty; give one such as A012 (`kiosk status` lists today's)"
         )
@@ -137,7 +134,6 @@ def cmd_print_test(args: argparse.Namespace) -> int:
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
-    from kiosk.cli import UsageError
     from kiosk.core.config import load
     from printer.job import layout_from_config
     from printer.layout import WIDTHS

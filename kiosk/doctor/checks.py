@@ -15,20 +15,16 @@ are simulated with real files, ptys and file systems.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import socket
 import struct
 import subprocess
 import sys
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from kiosk.core.config import EXAMPLE_PATH, Config, ConfigError, find_config, load
 from printer.uri import PrinterUriError
@@ -642,12 +638,52 @@ def check_sd_card(ctx: Context) -> Check:
 # ---------------------------------------------------------------- running them
 
 
-def _check_uplink(ctx: Context) -> Check:
-    """District uplink: settings, backlog and last acknowledgement (kiosk.office.uplink)."""
-    from kiosk.office.uplink import check_uplink
+#: Unsent events older than this make `kiosk doctor` warn.
+UPLINK_STALE_SECONDS = 3600.0
 
-    result: Check = check_uplink(ctx)
-    return result
+
+def check_uplink(ctx: Context) -> Check:
+    """District uplink: settings, backlog and last acknowledgement.
+
+    Reads the store read-only and sends nothing; the uplink itself is
+    :mod:`kiosk.office.uplink` (imported here only, so the doctor needs no network code
+    to start and the uplink knows nothing of the doctor).
+    """
+    from kiosk.core import events
+    from kiosk.core.store import Store, StoreError
+    from kiosk.office.uplink import UplinkSettings, _iso
+
+    cfg = ctx.cfg
+    if cfg is None:
+        return Check("uplink", "skip", "no valid site file")
+    if not cfg.uplink.enabled:
+        return Check("uplink", "skip", "off ([uplink] enabled = false)")
+    try:
+        s = UplinkSettings.from_config(cfg)
+    except ConfigError as e:
+        return fail("uplink", e.problems[0], "correct [uplink] in the site file")
+    p = ctx.db_path
+    if p is None or not p.exists():
+        return ok("uplink", f"→ {s.url}; nothing recorded yet")
+    try:
+        with Store.read_only(p) as tx:
+            row = tx.cursor_row(events.UPLINK_CURSOR)
+            seq = row[0] if row else 0
+            waiting = tx.count_events_after(seq)
+            oldest = tx.oldest_event_after(seq)
+    except StoreError as e:
+        return fail("uplink", f"cannot read {p}: {e}", "see the store line above")
+    now = ctx.now()
+    if waiting and oldest is not None and now - oldest > UPLINK_STALE_SECONDS:
+        age = (now - oldest) / 3600
+        return warn(
+            "uplink",
+            f"{waiting} event(s) not yet accepted by {s.url}, the oldest {age:.1f} h old "
+            "(nothing is lost; they go when the link works)",
+            "check the network and the district server; `kiosk uplink --send` shows the error",
+        )
+    last = f", last accepted {_iso(row[1])}" if row and row[0] else ""
+    return ok("uplink", f"→ {s.url}: {waiting} event(s) waiting{last}")
 
 
 CHECKS: list[tuple[str, Callable[[Context], Check]]] = [
@@ -661,7 +697,7 @@ CHECKS: list[tuple[str, Callable[[Context], Check]]] = [
     ("audio", check_audio),
     ("clock", check_clock),
     ("sdcard", check_sd_card),
-    ("uplink", _check_uplink),
+    ("uplink", check_uplink),
 ]
 
 
@@ -705,52 +741,3 @@ def format_line(c: Check) -> str:
     if c.fix and c.status in ("fail", "warn"):
         line += f"\n{'':18}fix: {c.fix}"
     return line
-
-
-def cmd_doctor(args: argparse.Namespace) -> int:
-    results = run_checks(args.config, args.db, args.only)
-    failed = [c for c in results if c.failed]
-    if args.json:
-        print(
-            json.dumps(
-                {
-                    "ok": not failed,
-                    "host": socket.gethostname(),
-                    "at": time.time(),
-                    "checks": [asdict(c) for c in results],
-                },
-                ensure_ascii=False,
-            )
-        )
-    else:
-        for c in results:
-            print(format_line(c))
-        if failed:
-            print(
-                f"{len(failed)} problem(s): fix the lines marked FAIL, then run kiosk doctor again."
-            )
-        else:
-            print("All checks passed.")
-    return 1 if failed else 0
-
-
-NAMES = ["site", *(k for k, _ in CHECKS)]
-
-
-def register(sub: Any) -> None:
-    from kiosk.cli import common
-
-    sp = sub.add_parser(
-        "doctor",
-        help="check the site file, store, printer, display link, screen, ... and say what to fix",
-        description="Check everything the kiosk needs; exit 0 only when nothing fails.",
-    )
-    common(sp)
-    sp.add_argument(
-        "--only",
-        action="append",
-        choices=NAMES,
-        metavar="CHECK",
-        help=f"run only this check (repeatable): {', '.join(NAMES)}",
-    )
-    sp.set_defaults(func=cmd_doctor)

@@ -11,14 +11,11 @@ The oldest copies beyond ``--keep`` are deleted. kiosk-backup.timer runs it nigh
 
 from __future__ import annotations
 
-import argparse
 import os
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-from kiosk.core.config import load
 from kiosk.core.store import Store, StoreError
 
 PREFIX = "queue-"
@@ -57,36 +54,3 @@ def backup(db: Path, dest: Path, keep: int, now: float | None = None) -> tuple[P
     for p in old:
         p.unlink(missing_ok=True)
     return final, old
-
-
-def cmd_backup(args: argparse.Namespace) -> int:
-    from kiosk.cli import UsageError, emit
-
-    if args.keep < 1:
-        raise UsageError(f"--keep must be 1 or more, not {args.keep}")
-    db = Path(args.db) if args.db else Path(load(args.config).storage.path)
-    dest = Path(args.dest) if args.dest else db.parent / "backups"
-    copy, deleted = backup(db, dest, args.keep)
-    emit(
-        args,
-        {"backup": str(copy), "bytes": copy.stat().st_size, "deleted": [str(p) for p in deleted]},
-        f"backed up {db} to {copy} ({copy.stat().st_size // 1024} KiB); "
-        f"{len(deleted)} old cop{'y' if len(deleted) == 1 else 'ies'} deleted",
-    )
-    return 0
-
-
-def register(sub: Any) -> None:
-    from kiosk.cli import common
-
-    sp = sub.add_parser(
-        "backup",
-        help="copy the queue database safely while the kiosk runs",
-        description="Copy the queue database (consistent while the kiosk runs) and keep the newest N copies.",
-    )
-    common(sp)
-    sp.add_argument(
-        "--dest", metavar="DIR", help="backup folder (default: backups/ beside the database)"
-    )
-    sp.add_argument("--keep", type=int, default=14, metavar="N", help="copies to keep (default 14)")
-    sp.set_defaults(func=cmd_backup)

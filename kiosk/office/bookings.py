@@ -14,7 +14,6 @@ For screens: :func:`check_in` returns :class:`~kiosk.core.queue.Issued` or raise
 
 from __future__ import annotations
 
-import argparse
 import logging
 import re
 import time
@@ -333,87 +332,6 @@ def check_in(queue: Queue, code: str) -> Issued:
     with store.transaction() as tx:
         tx.link_booking(day, code, issued.ticket.id)
     return issued
-
-
-# ---------------------------------------------------------------------- CLI
-
-
-def cmd_checkin(args: argparse.Namespace) -> int:
-    from kiosk.cli import emit, open_queue
-
-    q = open_queue(args)
-    r = check_in(q, args.code)
-    svc = q.service(r.ticket.service)
-    data = {
-        "code": r.ticket.code,
-        "booking": normalise(args.code),
-        "service": svc.id,
-        "service_name": svc.name,
-        "priority": r.ticket.priority,
-        "ahead": r.ahead,
-        "wait_minutes": r.wait_minutes,
-        "day": r.ticket.day,
-        "seq": r.seq,
-    }
-    wait = f", about {r.wait_minutes} min" if r.wait_minutes is not None else ""
-    emit(args, data, f"{r.ticket.code}  {svc.name}  ({r.ahead} ahead{wait})")
-    return 0
-
-
-def cmd_bookings(args: argparse.Namespace) -> int:
-    from kiosk.cli import emit, open_queue
-
-    q = open_queue(args)
-    day = q.today()
-    fetched: dict[str, Any] | None = None
-    lines = []
-    if args.fetch:
-        try:
-            counts, problems = fetch(q.cfg, q.store, day)
-        except FetchError as e:
-            raise QueueError(f"bookings not fetched: {e}") from None
-        fetched = {**counts, "problems": problems}
-        lines.append(
-            f"fetched {counts['listed']} booking(s), {counts['new']} new, "
-            f"{counts['cancelled']} cancelled"
-        )
-        lines += [f"  skipped: {p}" for p in problems]
-    items = bookings_of_day(q.store, day)
-    for b in items:
-        state = (
-            "cancelled"
-            if b.cancelled
-            else "checked in"
-            if b.ticket_id is not None
-            else "claimed"
-            if b.claimed_at is not None
-            else "waiting"
-        )
-        lines.append(f"  {b.slot or '--:--'}  {b.code:<14} {b.service:<10} {state}")
-    if not items:
-        lines.append(f"no bookings cached for {day}")
-    emit(
-        args,
-        {"day": day, "fetched": fetched, "bookings": [b.__dict__ for b in items]},
-        "\n".join(lines),
-    )
-    return 0
-
-
-def register(sub: Any) -> None:
-    """``kiosk checkin CODE`` and ``kiosk bookings [--fetch]``."""
-    from kiosk.cli import common
-
-    help = "give a ticket for an online booking code (service and priority from the booking)"
-    sp = sub.add_parser("checkin", help=help, description=help)
-    common(sp)
-    sp.add_argument("code", help="booking code as typed or scanned")
-    sp.set_defaults(func=cmd_checkin)
-    help = "list today's cached online bookings; --fetch downloads them first"
-    sp = sub.add_parser("bookings", help=help, description=help)
-    common(sp)
-    sp.add_argument("--fetch", action="store_true", help="fetch from [appointments] url first")
-    sp.set_defaults(func=cmd_bookings)
 
 
 def from_config(cfg: Config, queue: Queue) -> BookingFetcher:

@@ -11,7 +11,6 @@ store at each scrape. Served by prometheus_client on ``[metrics] listen``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import threading
@@ -294,40 +293,3 @@ def from_config(cfg: Config, store: Store) -> MetricsConsumer:
             e.strerror,
         )
     return m
-
-
-def cmd_metrics(args: argparse.Namespace) -> int:
-    from kiosk.cli import UsageError, open_queue
-
-    q = open_queue(args)
-    m = MetricsConsumer(q.store, q.cfg)
-    if not args.serve:
-        print(m.exposition(), end="")
-        return 0
-    listen = args.listen or q.cfg.metrics.listen
-    try:
-        host, port = m.serve(listen)
-    except (OSError, ValueError) as e:
-        raise UsageError(f"cannot listen on {listen}: {e}") from None
-    print(f"metrics on http://{host}:{port}/metrics (Ctrl+C stops)", flush=True)
-    m.start()
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        m.stop()
-    return 0
-
-
-def register(sub: Any) -> None:
-    """``kiosk metrics``: print the Prometheus page once, or serve it."""
-    from kiosk.cli import common
-
-    help = "print the Prometheus metrics once, or serve them (--serve)"
-    sp = sub.add_parser("metrics", help=help, description=help)
-    common(sp, json_output=False)
-    sp.add_argument("--serve", action="store_true", help="serve on [metrics] listen until Ctrl+C")
-    sp.add_argument("--listen", metavar="HOST:PORT", help="override [metrics] listen")
-    sp.set_defaults(func=cmd_metrics)

@@ -10,7 +10,6 @@ kiosk for tickets) rather than matplotlib, to keep the Pi image light.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import csv
 import html
@@ -24,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.core.config import Config
-from kiosk.core.echo import echo
 from kiosk.core.store import Store, Ticket
 
 # ---------------------------------------------------------------------- figures
@@ -634,81 +632,6 @@ def write_html(report: Report, path: str | Path, png: bytes | None = None) -> No
     )
     parts.append("</body></html>")
     Path(path).write_text("\n".join(parts), encoding="utf-8")
-
-
-# ---------------------------------------------------------------------- CLI
-
-
-def _day(value: str, flag: str) -> str:
-    from kiosk.cli import UsageError
-
-    try:
-        return date.fromisoformat(value).isoformat()
-    except ValueError:
-        raise UsageError(
-            f'{flag} "{echo(value)}" is not a date; write it like 2026-11-30'
-        ) from None
-
-
-def _month(value: str) -> str:
-    """The first day of a ``--month YYYY-MM``, or a usage error with a month as example."""
-    from kiosk.cli import UsageError
-
-    try:
-        if len(value) != 7 or value[4] != "-":
-            raise ValueError(value)
-        return date(int(value[:4]), int(value[5:]), 1).isoformat()
-    except ValueError:
-        raise UsageError(
-            f'--month "{echo(value)}" is not a month; write it like 2026-11 (year, then month 01-12)'
-        ) from None
-
-
-def cmd_report(args: argparse.Namespace) -> int:
-    from kiosk.cli import UsageError, emit, open_queue
-
-    q = open_queue(args)
-    today = q.today()
-    if args.month:
-        if args.from_ or args.to:
-            raise UsageError("give --month, or --from/--to, not both")
-        first, last = month_bounds(_month(args.month))
-    else:
-        last = _day(args.to, "--to") if args.to else today
-        first = _day(args.from_, "--from") if args.from_ else last
-    if first > last:
-        raise UsageError(f"--from {first} is after --to {last}; swap them")
-    rep = build(q.cfg, q.store, first, last)
-    png = None
-    try:
-        if args.png or args.html:
-            png = chart(rep)
-        if args.png:
-            Path(args.png).write_bytes(png or b"")
-        if args.html:
-            write_html(rep, args.html, png)
-        if args.csv:
-            write_csv(rep, args.csv)
-    except OSError as e:
-        raise UsageError(f"cannot write {e.filename}: {e.strerror}") from None
-    emit(args, rep.as_dict(), text(rep).rstrip())
-    return 0
-
-
-def register(sub: Any) -> None:
-    """``kiosk report``: figures of a period as text, CSV, PNG charts and HTML."""
-    from kiosk.cli import common
-
-    help = "report per service, counter, hour and day: issued, served, no-show, waits, satisfaction"
-    sp = sub.add_parser("report", help=help, description=help)
-    common(sp)
-    sp.add_argument("--from", dest="from_", metavar="DATE", help="first business day (YYYY-MM-DD)")
-    sp.add_argument("--to", metavar="DATE", help="last business day (default: today)")
-    sp.add_argument("--month", metavar="YYYY-MM", help="a whole month, e.g. 2026-11")
-    sp.add_argument("--csv", metavar="FILE", help="write the figures as CSV (opens in Excel)")
-    sp.add_argument("--png", metavar="FILE", help="write the charts as a PNG image")
-    sp.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
-    sp.set_defaults(func=cmd_report)
 
 
 def month_bounds(day: str) -> tuple[str, str]:

@@ -39,7 +39,7 @@ from kiosk.core import events
 from kiosk.core.config import Config, ConfigError
 from kiosk.core.consumer import Consumer
 from kiosk.core.events import backlog
-from kiosk.core.store import Store, StoreError
+from kiosk.core.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -515,99 +515,3 @@ def _short(e: BaseException) -> str:
 def from_config(cfg: Config, store: Store) -> Uplink:
     """The uplink of a running kiosk (``[uplink] enabled``)."""
     return Uplink(store, UplinkSettings.from_config(cfg), cfg=cfg)
-
-
-def cmd_uplink(args: Any) -> int:
-    from kiosk.cli import emit, open_queue
-    from kiosk.core.queue import QueueError
-
-    q = open_queue(args)
-    store = q.store
-    with store.read() as tx:
-        row = tx.c.execute("SELECT seq, updated_at FROM cursors WHERE name = 'uplink'").fetchone()
-    data: dict[str, Any] = {
-        "enabled": q.cfg.uplink.enabled,
-        "url": q.cfg.uplink.url,
-        "site": q.cfg.site.id,
-        "last_seq": store.last_seq(),
-        "acknowledged_seq": row[0] if row else None,
-        "acknowledged_at": _iso(row[1]) if row and row[0] else None,
-        "backlog": backlog(store) if row else store.last_seq(),
-    }
-    lines = [
-        f"uplink {'on' if data['enabled'] else 'off'} → {data['url'] or '(no url)'} as {data['site']}",
-        f"  {data['backlog']} event(s) waiting; district has up to seq "
-        f"{data['acknowledged_seq'] or 0} of {data['last_seq']}"
-        + (f" (last ack {data['acknowledged_at']})" if data["acknowledged_at"] else ""),
-    ]
-    if args.send or args.heartbeat:
-        up = Uplink(store, UplinkSettings.from_config(q.cfg), cfg=q.cfg)
-        try:
-            if args.heartbeat:
-                data["heartbeat"] = up.heartbeat()
-                lines.append("  heartbeat sent")
-            if args.send:
-                data["sent"] = up.run_once()
-                data["backlog"] = backlog(store)
-                lines.append(f"  sent {data['sent']} event(s); {data['backlog']} left")
-        except UplinkError as e:
-            raise QueueError(f"uplink: {e}") from None
-    emit(args, data, "\n".join(lines))
-    return 0
-
-
-#: Unsent events older than this make `kiosk doctor` warn.
-DOCTOR_STALE_SECONDS = 3600.0
-
-
-def check_uplink(ctx: Any) -> Any:
-    """A ``kiosk doctor`` check for the uplink: settings, backlog, last acknowledgement.
-
-    Takes a :class:`kiosk.doctor.checks.Context`; ready for ``kiosk.doctor.checks.CHECKS`` as
-    ``("uplink", check_uplink)``. Reads the store read-only and sends nothing.
-    """
-    from kiosk.doctor import checks as doctor
-
-    cfg = ctx.cfg
-    if cfg is None:
-        return doctor.Check("uplink", "skip", "no valid site file")
-    if not cfg.uplink.enabled:
-        return doctor.Check("uplink", "skip", "off ([uplink] enabled = false)")
-    try:
-        s = UplinkSettings.from_config(cfg)
-    except ConfigError as e:
-        return doctor.fail("uplink", e.problems[0], "correct [uplink] in the site file")
-    p = ctx.db_path
-    if p is None or not p.exists():
-        return doctor.ok("uplink", f"→ {s.url}; nothing recorded yet")
-    try:
-        with Store.read_only(p) as tx:
-            row = tx.cursor_row(events.UPLINK_CURSOR)
-            seq = row[0] if row else 0
-            waiting = tx.count_events_after(seq)
-            oldest = tx.oldest_event_after(seq)
-    except StoreError as e:
-        return doctor.fail("uplink", f"cannot read {p}: {e}", "see the store line above")
-    now = ctx.now()
-    if waiting and oldest is not None and now - oldest > DOCTOR_STALE_SECONDS:
-        age = (now - oldest) / 3600
-        return doctor.warn(
-            "uplink",
-            f"{waiting} event(s) not yet accepted by {s.url}, the oldest {age:.1f} h old "
-            "(nothing is lost; they go when the link works)",
-            "check the network and the district server; `kiosk uplink --send` shows the error",
-        )
-    last = f", last accepted {_iso(row[1])}" if row and row[0] else ""
-    return doctor.ok("uplink", f"→ {s.url}: {waiting} event(s) waiting{last}")
-
-
-def register(sub: Any) -> None:
-    """``kiosk uplink [--send] [--heartbeat]``: backlog and last acknowledgement; send now."""
-    from kiosk.cli import common
-
-    help = "show what the district has received; --send and --heartbeat send now"
-    sp = sub.add_parser("uplink", help=help, description=help)
-    common(sp)
-    sp.add_argument("--send", action="store_true", help="send every waiting event now")
-    sp.add_argument("--heartbeat", action="store_true", help="send one heartbeat now")
-    sp.set_defaults(func=cmd_uplink)

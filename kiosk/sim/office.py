@@ -15,18 +15,7 @@ paper and is refilled. Everything that happened lands in the output folder:
 ``tickets/*.png``, ``screens/kiosk-*.png``, ``script.txt`` (replayable with
 ``--script``) and ``summary.json``.
 
-A script is one step a line, ``HH:MM[:SS] command args`` (``#`` starts a comment)::
-
-    07:35 issue hotich              # a citizen touches a service on the screen
-    07:36 issue hotich priority     # ... through the priority path
-    07:36 button chungthuc          # ... presses the service's GPIO button
-    07:40 next 1                    # counter 1: call next (also recall, skip, finish)
-    07:52 transfer 1 chungthuc      # counter 1 sends its citizen to another service
-    07:53 rate 1 3                  # 3 Rất hài lòng, 2 Hài lòng, 1 Chưa hài lòng
-    09:40 printer paper_out         # ok, paper_near_end, paper_out, offline, silent
-    09:55 printer ok
-    10:00 snapshot busy-morning     # save the kiosk screen as screens/kiosk-busy-morning.png
-    17:00 close                     # close the day
+The script format is :data:`kiosk.sim.SCRIPT_FORMAT` (``kiosk sim --help`` shows it).
 """
 
 from __future__ import annotations
@@ -48,7 +37,7 @@ from typing import Any
 
 from kiosk.compose import Overrides, start_consumers, stop_consumers
 from kiosk.core import events
-from kiosk.core.config import Config, load
+from kiosk.core.config import Config
 from kiosk.core.queue import Queue
 from kiosk.core.store import Store
 from kiosk.inputs.actions import Action, Outcome
@@ -753,83 +742,3 @@ def write_session(store: Store, q: Queue, out: Path) -> None:
     print(
         f"{len(tickets)} ticket(s) today; written to {out}/: events.jsonl, tickets.json, tickets/"
     )
-
-
-def cmd_sim(args: argparse.Namespace) -> int:
-    from kiosk.cli import UsageError
-
-    cfg = load(args.config)
-    if not args.headless:
-        if args.script or args.demo:
-            raise UsageError("--demo and --script play headless; add --headless")
-        return run_windows(args, cfg)
-    if args.script:
-        path = Path(args.script)
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except OSError as e:
-            raise UsageError(f"cannot read the script {path}: {e.strerror}") from None
-        try:
-            steps = parse_script(text, cfg, str(path))
-        except ScriptError as e:
-            for p in e.problems:
-                print(p, file=sys.stderr)
-            raise UsageError(
-                f"{len(e.problems)} problem(s) in the script; nothing was played"
-            ) from None
-    else:
-        steps = demo_script(cfg, args.seed)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    sim = Simulation(cfg, out, steps, display=not args.no_display)
-    print(f"Simulating a day at {cfg.site.name} ({len(steps)} steps), output in {out}/")
-    t0 = time.monotonic()
-    s = sim.run()
-    bs = s["by_status"]
-    print(
-        f"\nDay {'closed' if s['commands'].get('close') else 'played'}: {s['issued']} issued ({s['priority']} priority), {s['calls']} calls, "
-        f"{bs.get('no_show', 0)} no-shows, {s['commands'].get('transfer', 0)} transfer(s), "
-        f"{bs.get('expired', 0)} expired at closing; {s['ticket_pngs']} ticket PNGs; "
-        f"{len(s['refused'])} refused action(s). {time.monotonic() - t0:.1f} s."
-    )
-    if s["display"] is not None:
-        d = s["display"]
-        print(
-            f"Hall display agreed with the queue before closing: {d['matched_before_close']}, "
-            f"after: {d['matches_core']}"
-        )
-    print(
-        f"Written to {out}/: summary.json, events.jsonl, calls.jsonl, tickets.json, "
-        "display-snapshots.jsonl, script.txt, tickets/, screens/"
-    )
-    return 0
-
-
-def register(sub: Any) -> None:
-    from kiosk.cli import common
-
-    help = (
-        "simulate the office on this PC: kiosk, hall display and printer (headless: a scripted day)"
-    )
-    script_help = __doc__.split("A script is", 1)[1] if __doc__ else ""
-    sp = sub.add_parser(
-        "sim",
-        help=help,
-        description=help,
-        epilog=("A script is" + script_help).replace("``", "").replace("::", ":")
-        if script_help
-        else None,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    common(sp, json_output=False)
-    sp.add_argument(
-        "--out", default="sim-out", metavar="DIR", help="folder for what the simulation writes"
-    )
-    sp.add_argument("--headless", action="store_true", help="no windows: play a scripted day")
-    sp.add_argument("--demo", action="store_true", help="play the built-in scripted office day")
-    sp.add_argument("--script", metavar="FILE", help="play this script (see `kiosk sim --help`)")
-    sp.add_argument("--seed", type=int, default=1, help="random seed of the built-in day")
-    sp.add_argument("--size", metavar="WxH", help="kiosk window size (default 1024x600)")
-    sp.add_argument("--no-display", action="store_true", help="do not start the hall-display app")
-    sp.add_argument("--mute", action="store_true", help="the hall display does not speak")
-    sp.set_defaults(func=cmd_sim)

@@ -611,3 +611,38 @@ def test_a_kiosk_without_a_hall_display_is_not_told_its_link_is_missing(tmp_path
     assert run(tmp_path, cfg, "display")["display link"].status == "ok"
     cfg.write_text(raw, encoding="utf-8")  # switched on, the missing adapter is a failure
     assert run(tmp_path, cfg, "display")["display link"].status == "fail"
+
+
+def test_the_names_the_command_line_offers_are_the_checks_that_run() -> None:
+    from kiosk.doctor import CHECK_NAMES
+
+    assert CHECK_NAMES == ("site", *(key for key, _ in doctor.CHECKS))
+
+
+def test_the_uplink_check_warns_about_events_stuck_for_an_hour(tmp_path: Path) -> None:
+    import time
+    import tomllib
+
+    from kiosk.core.config import validate
+    from kiosk.core.store import Store
+    from kiosk.doctor.checks import Context, check_uplink
+
+    raw = tomllib.loads(EXAMPLE)
+    raw["uplink"].update(enabled=True, url="https://district.example/k", token="t")
+    cfg = validate(raw, "kiosk.toml")
+    db = tmp_path / "q.db"
+    store = Store(db)
+    with store.transaction() as tx:
+        tx.append_event("day_opened", time.time() - 7200, "2026-11-30", None, {})
+    store.close()
+    c = check_uplink(Context(tmp_path / "kiosk.toml", cfg, db))
+    assert c.status == "warn" and "1 event(s) not yet accepted" in c.detail
+    assert "2.0 h old" in c.detail and "kiosk uplink --send" in c.fix
+    store = Store(db)
+    store.set_cursor("uplink", 1)
+    store.close()
+    c = check_uplink(Context(tmp_path / "kiosk.toml", cfg, db))
+    assert c.status == "ok" and "0 event(s) waiting, last accepted" in c.detail
+    raw["uplink"]["token"] = ""
+    c = check_uplink(Context(tmp_path / "kiosk.toml", validate(raw, "kiosk.toml"), db))
+    assert c.status == "fail" and "uplink.token: empty" in c.detail

@@ -768,31 +768,6 @@ def test_receiver_refuses_an_oversized_body_before_reading_it(receiver):
     conn.close()
 
 
-def test_the_doctor_check_warns_about_events_stuck_for_an_hour(tmp_path):
-    from kiosk.doctor.checks import Context
-    from kiosk.office.uplink import check_uplink
-
-    raw = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
-    raw["uplink"].update(enabled=True, url="https://district.example/k", token="t")
-    cfg = validate(raw, "kiosk.toml")
-    db = tmp_path / "q.db"
-    store = Store(db)
-    with store.transaction() as tx:
-        tx.append_event("day_opened", time.time() - 7200, "2026-11-30", None, {})
-    store.close()
-    c = check_uplink(Context(tmp_path / "kiosk.toml", cfg, db))
-    assert c.status == "warn" and "1 event(s) not yet accepted" in c.detail
-    assert "2.0 h old" in c.detail and "kiosk uplink --send" in c.fix
-    store = Store(db)
-    store.set_cursor("uplink", 1)
-    store.close()
-    c = check_uplink(Context(tmp_path / "kiosk.toml", cfg, db))
-    assert c.status == "ok" and "0 event(s) waiting, last accepted" in c.detail
-    raw["uplink"]["token"] = ""
-    c = check_uplink(Context(tmp_path / "kiosk.toml", validate(raw, "kiosk.toml"), db))
-    assert c.status == "fail" and "uplink.token: empty" in c.detail
-
-
 def test_events_of_a_restored_database_are_kept_aside_not_dropped(
     cfg, queue, store, clock, receiver, rdb, tmp_path, caplog
 ):

@@ -1,0 +1,32 @@
+"""``kiosk receiver``: the reference district receiver, kept as a kiosk command.
+
+The receiver is not kiosk code: it lives in :mod:`central.receiver` (also run as
+``central-server receive``, same options). This module is the one place where
+``kiosk`` reaches into ``central``; the server code loads only when the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from kiosk.cli.common import UsageError
+
+
+def cmd_receiver(args: argparse.Namespace) -> int:
+    from central.receiver import SetupError, run
+
+    try:
+        return run(args)
+    except SetupError as e:
+        raise UsageError(str(e)) from None
+
+
+def register(sub: Any) -> None:
+    """``kiosk receiver``: run the reference district receiver."""
+    from central.cli import add_receive_arguments  # argparse only; the server loads in the command
+
+    help = "run the reference district receiver (stores kiosk uplink batches)"
+    sp = sub.add_parser("receiver", help=help, description=help)
+    add_receive_arguments(sp)
+    sp.set_defaults(func=cmd_receiver)
