@@ -33,6 +33,16 @@ LOCK_ID = 0x6B696F736B  # advisory lock key for migrations ("kiosk")
 
 #: Satisfied = at least this rating, by scale (3 levels today; 5 stars on tablets).
 SATISFIED_FROM = {3: 2, 5: 4}
+#: Events that end a ticket, and the state they leave it in.
+STATE_OF = {"ticket_served": "served", "ticket_skipped": "no_show", "ticket_expired": "expired"}
+#: The columns of day_counts a delta may touch (ticket states and tallies).
+COUNT_COLUMNS = frozenset(
+    ("issued", "waiting", "called", "served", "no_show", "expired", "rated", "satisfied")
+)
+
+
+def satisfied(rating: int, scale: int) -> bool:
+    return rating >= SATISFIED_FROM.get(scale, (scale + 1) // 2 + 1)
 
 
 class DatabaseError(Exception):
@@ -331,16 +341,16 @@ class CentralDB:
         return len(new), dup, conflicts
 
     def _fold(self, c: psycopg.Connection[Any], site: str, e: dict[str, Any]) -> None:
-        """Apply one event to the ``tickets`` projection (unknown kinds are ignored)."""
+        """Apply one event to ``tickets`` and ``day_counts`` (unknown kinds are ignored)."""
         kind, day, tid = e["type"], e.get("day"), e.get("ticket_id")
         at = _parse_at(e.get("at"))
         if day is None or at is None or isinstance(tid, bool) or not isinstance(tid, int):
             return
         key = (site, day, tid)
         if kind == "ticket_issued":
-            c.execute(
+            row = c.execute(
                 "INSERT INTO tickets (site, day, ticket_id, code, service, priority, issued_at)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1 AS new",
                 (
                     *key,
                     str(e.get("code") or ""),
@@ -348,39 +358,73 @@ class CentralDB:
                     bool(e.get("priority")),
                     at,
                 ),
-            )
-        elif kind == "ticket_called" and not e.get("recall"):
+            ).fetchone()
+            if row:
+                self._count(c, site, day, {"issued": 1, "waiting": 1})
+            return
+        old = c.execute(
+            "SELECT state, rating, rating_scale FROM tickets"
+            " WHERE site = %s AND day = %s AND ticket_id = %s FOR UPDATE",
+            key,
+        ).fetchone()
+        if old is None:
+            return  # its ticket_issued was pruned on the kiosk before it was ever sent
+        state = old["state"]
+        if kind == "ticket_called" and not e.get("recall"):
             c.execute(
                 "UPDATE tickets SET state = 'called', called_at = COALESCE(called_at, %s),"
                 " counter = %s WHERE site = %s AND day = %s AND ticket_id = %s",
                 (at, _int(e.get("counter")), *key),
             )
-        elif kind in ("ticket_served", "ticket_skipped", "ticket_expired"):
-            state = {
-                "ticket_served": "served",
-                "ticket_skipped": "no_show",
-                "ticket_expired": "expired",
-            }[kind]
+            self._move(c, site, day, state, "called")
+        elif kind in STATE_OF:
             c.execute(
                 "UPDATE tickets SET state = %s, ended_at = %s"
                 " WHERE site = %s AND day = %s AND ticket_id = %s",
-                (state, at, *key),
+                (STATE_OF[kind], at, *key),
             )
+            self._move(c, site, day, state, STATE_OF[kind])
         elif kind == "ticket_transferred":
             c.execute(
                 "UPDATE tickets SET state = 'waiting', service = COALESCE(%s, service)"
                 " WHERE site = %s AND day = %s AND ticket_id = %s",
                 (e.get("to_service") if isinstance(e.get("to_service"), str) else None, *key),
             )
+            self._move(c, site, day, state, "waiting")
         elif kind == "ticket_rated":
             rating = _int(e.get("rating"))
             scale = _int(e.get("scale")) or 3
-            if rating is not None:
-                c.execute(
-                    "UPDATE tickets SET rating = %s, rating_scale = %s"
-                    " WHERE site = %s AND day = %s AND ticket_id = %s",
-                    (rating, scale, *key),
-                )
+            if rating is None:
+                return
+            c.execute(
+                "UPDATE tickets SET rating = %s, rating_scale = %s"
+                " WHERE site = %s AND day = %s AND ticket_id = %s",
+                (rating, scale, *key),
+            )
+            delta = {"rated": 1, "satisfied": int(satisfied(rating, scale))}
+            if old["rating"] is not None:  # rated again: the newer rating counts
+                delta["rated"] -= 1
+                delta["satisfied"] -= int(satisfied(old["rating"], old["rating_scale"] or 3))
+            self._count(c, site, day, delta)
+
+    def _move(self, c: psycopg.Connection[Any], site: str, day: str, old: str, new: str) -> None:
+        if old != new:
+            self._count(c, site, day, {old: -1, new: 1})
+
+    def _count(
+        self, c: psycopg.Connection[Any], site: str, day: str, delta: dict[str, int]
+    ) -> None:
+        cols = [k for k in delta if k in COUNT_COLUMNS and delta[k]]
+        if not cols:
+            return
+        names = ", ".join(cols)
+        marks = ", ".join("%s" for _ in cols)
+        sets = ", ".join(f"{k} = day_counts.{k} + EXCLUDED.{k}" for k in cols)
+        c.execute(
+            f"INSERT INTO day_counts (site, day, {names}) VALUES (%s, %s, {marks})"
+            f" ON CONFLICT (site, day) DO UPDATE SET {sets}",
+            (site, day, *(delta[k] for k in cols)),
+        )
 
     def set_heartbeat(self, site: str, body: dict[str, Any]) -> None:
         with self.tx() as c:
@@ -450,30 +494,29 @@ class CentralDB:
     # --------------------------------------------------------- dashboard
 
     def overview(self, day: date) -> list[dict[str, Any]]:
-        """One row per active site for ``day``: today's figures and the latest heartbeat."""
+        """One row per active site for ``day``: today's counts (from ``day_counts``, kept on
+        ingest), the longest wait now (the first waiting ticket, from its index) and the
+        latest heartbeat."""
         with self.tx() as c:
             rows = c.execute(
                 """
                 SELECT s.id AS site, s.name,
-                       COUNT(t.ticket_id) AS issued,
-                       COUNT(*) FILTER (WHERE t.state = 'served') AS served,
-                       COUNT(*) FILTER (WHERE t.state = 'waiting') AS waiting,
-                       COUNT(*) FILTER (WHERE t.state = 'no_show') AS no_show,
-                       EXTRACT(EPOCH FROM now() - MIN(t.issued_at)
-                           FILTER (WHERE t.state = 'waiting')) AS longest_wait_s,
-                       COUNT(t.rating) AS rated,
-                       COUNT(*) FILTER (WHERE t.rating >= CASE t.rating_scale
-                           WHEN 5 THEN 4 ELSE 2 END) AS satisfied,
+                       COALESCE(d.issued, 0) AS issued, COALESCE(d.served, 0) AS served,
+                       COALESCE(d.waiting, 0) AS waiting, COALESCE(d.no_show, 0) AS no_show,
+                       COALESCE(d.rated, 0) AS rated, COALESCE(d.satisfied, 0) AS satisfied,
+                       EXTRACT(EPOCH FROM now() - (
+                           SELECT t.issued_at FROM tickets t
+                           WHERE t.site = s.id AND t.day = %s AND t.state = 'waiting'
+                           ORDER BY t.issued_at LIMIT 1)) AS longest_wait_s,
                        h.received_at AS heartbeat_at, h.body AS heartbeat,
                        EXTRACT(EPOCH FROM now() - h.received_at) AS heartbeat_age_s,
                        (SELECT COUNT(*) FROM conflicts k WHERE k.site = s.id) AS conflicts
                 FROM sites s
-                LEFT JOIN tickets t ON t.site = s.id AND t.day = %s
+                LEFT JOIN day_counts d ON d.site = s.id AND d.day = %s
                 LEFT JOIN heartbeats h ON h.site = s.id
                 WHERE s.revoked_at IS NULL
-                GROUP BY s.id, s.name, h.received_at, h.body
                 """,
-                (day,),
+                (day, day),
             ).fetchall()
         return [dict(r) for r in rows]
 
@@ -494,21 +537,17 @@ class CentralDB:
         return [dict(r) for r in rows]
 
     def daily(self, site: str, first: date, last: date) -> list[dict[str, Any]]:
-        """Per day of [first, last]: issued, served, no-shows, mean wait, satisfaction."""
+        """Per day of [first, last]: issued, served, no-shows, expired, mean wait, ratings."""
         with self.tx() as c:
             rows = c.execute(
                 """
-                SELECT day::text AS day, COUNT(*) AS issued,
-                       COUNT(*) FILTER (WHERE state = 'served') AS served,
-                       COUNT(*) FILTER (WHERE state = 'no_show') AS no_show,
-                       COUNT(*) FILTER (WHERE state = 'expired') AS expired,
-                       ROUND((AVG(EXTRACT(EPOCH FROM called_at - issued_at)) / 60)::numeric, 1)
-                           AS wait_mean_min,
-                       COUNT(rating) AS rated,
-                       COUNT(*) FILTER (WHERE rating >= CASE rating_scale WHEN 5 THEN 4 ELSE 2 END)
-                           AS satisfied
-                FROM tickets WHERE site = %s AND day BETWEEN %s AND %s
-                GROUP BY day ORDER BY day
+                SELECT d.day::text AS day, d.issued, d.served, d.no_show, d.expired,
+                       (SELECT ROUND((AVG(EXTRACT(EPOCH FROM t.called_at - t.issued_at)) / 60)
+                                     ::numeric, 1)
+                        FROM tickets t WHERE t.site = d.site AND t.day = d.day
+                          AND t.called_at IS NOT NULL) AS wait_mean_min,
+                       d.rated, d.satisfied
+                FROM day_counts d WHERE d.site = %s AND d.day BETWEEN %s AND %s ORDER BY d.day
                 """,
                 (site, first, last),
             ).fetchall()

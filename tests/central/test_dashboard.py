@@ -163,3 +163,42 @@ def test_an_office_never_heard_from_is_out_of_touch_first():
     got = offices(rows)
     assert [o.site for o in got] == ["y", "x"] and got[0].severity == 3
     assert json.dumps(got[0].as_dict(), ensure_ascii=False)
+
+
+def test_the_daily_counts_kept_on_ingest_equal_a_recount_of_the_tickets(server, cdb, db_url):
+    import psycopg
+
+    token = cdb.add_site("nghia-tan", "Nghĩa Tân")
+    evs = today_events(6)
+    day, at = evs[0]["day"], evs[0]["at"]
+    t = {e["ticket_id"]: e for e in evs}
+    more = [
+        dict(t[1], type="ticket_called", counter=1, recall=False),
+        dict(t[1], type="ticket_recalled", counter=1, recall=True),
+        dict(t[1], type="ticket_served", counter=1),
+        dict(t[1], type="ticket_rated", counter=1, rating=1),
+        dict(t[1], type="ticket_rated", counter=1, rating=3),  # rated again: the new one counts
+        dict(t[2], type="ticket_called", counter=2, recall=False),
+        dict(t[2], type="ticket_skipped", counter=2),
+        dict(t[3], type="ticket_called", counter=2, recall=False),
+        dict(t[3], type="ticket_transferred", counter=2, to_service="chungthuc"),
+        dict(t[4], type="ticket_expired", reason="closing"),
+        dict(t[5], type="ticket_called", counter=3, recall=False),
+    ]
+    for i, e in enumerate(more, start=7):
+        e.update(seq=i, at=at, day=day)
+    assert post(server, token, "events", batch(*evs, *more[:5])).status_code == 200
+    assert post(server, token, "events", batch(*more[3:])).status_code == 200  # overlapping resend
+    with psycopg.connect(db_url) as c:
+        kept = c.execute(
+            "SELECT issued, waiting, called, served, no_show, expired, rated, satisfied "
+            "FROM day_counts WHERE site = 'nghia-tan'"
+        ).fetchone()
+        recount = c.execute(
+            """SELECT COUNT(*), COUNT(*) FILTER (WHERE state = 'waiting'),
+                      COUNT(*) FILTER (WHERE state = 'called'), COUNT(*) FILTER (WHERE state = 'served'),
+                      COUNT(*) FILTER (WHERE state = 'no_show'), COUNT(*) FILTER (WHERE state = 'expired'),
+                      COUNT(rating), COUNT(*) FILTER (WHERE rating >= 2)
+               FROM tickets WHERE site = 'nghia-tan'"""
+        ).fetchone()
+    assert kept == recount == (6, 2, 1, 1, 1, 1, 1, 1)
