@@ -289,7 +289,7 @@ def run(quick: bool) -> list[Row]:
             f"display app idle CPU over {idle_s} (link up)",
             float(app["idle_cpu"]),
             "% core",
-            "≤ 0.5 %; Chromium page 2.5 %",
+            "≤ 0.5 %; reference, not measured: FQM display page in Chromium + server 2.5 % (design brief §6, 2026-11-28)",
         ),  # type: ignore[arg-type]
         Row(
             "display",
@@ -303,7 +303,7 @@ def run(quick: bool) -> list[Row]:
             "display app memory (PSS)",
             float(app["pss"]),
             "MB",
-            "≤ 60 MB; Chromium page 509 MB",
+            "≤ 60 MB; reference, not measured: FQM display page in Chromium + server 509 MB (design brief §6, 2026-11-28)",
         ),  # type: ignore[arg-type]
     ]
     return rows + x11_rows

@@ -4,12 +4,17 @@
   another thread at random instants while the kiosk idles (the loop polls every
   [ui] idle_poll_ms), timed to the display flip of the feedback frame. The
   ticket's store transaction (with fsync) comes after that frame.
-- idle CPU and PSS of a real ``kiosk run`` process showing the home screen
-  (SDL dummy driver, no GPIO, the example site with the hall display off, so a
-  missing serial port's reopen loop is not counted), from /proc over 30 s (5 s
-  quick).
 - process start → READY=1 on $NOTIFY_SOCKET, which ``kiosk run`` sends after its
-  first frame: what systemd sees, Python start-up included.
+  first frame: what systemd sees, Python start-up included; then the watchdog
+  pings over 10 s (SDL dummy driver, no GPIO, the example site with the hall display
+  off and a ``png:`` printer).
+
+Idle CPU, memory and wake-ups of ``kiosk run`` in every state (printer and display
+healthy, absent, silent; dummy and X11 drivers) are in bench/bench_idle.py.
+
+The FQM figures beside the budgets are reference figures from the design brief §6
+(FQM, the open-source queue system, on this kind of machine), typed in, not measured
+by this run; the project's docs cite them from 2026-11-28.
 """
 
 from __future__ import annotations
@@ -206,10 +211,14 @@ def _pss(pid: int) -> float:
     return float("nan")
 
 
+#: Reference figures (not measured here): design brief §6, cited since 2026-11-28.
+FQM_REF = "reference, not measured: FQM {} (design brief §6, 2026-11-28)"
+
+
 def run(quick: bool) -> list[Row]:
     lat, render = touch_to_feedback(10 if quick else 60)
-    proc = kiosk_process(5 if quick else 30)
-    window = "5 s" if quick else "30 s"
+    proc = kiosk_process(5 if quick else 10)
+    window = "5 s" if quick else "10 s"
     return [
         Row("ui", "touch → feedback frame p50 (idle kiosk)", percentile(lat, 50), "ms", "≤ 100 ms"),
         Row("ui", "touch → feedback frame p99 (idle kiosk)", percentile(lat, 99), "ms", "≤ 100 ms"),
@@ -220,32 +229,9 @@ def run(quick: bool) -> list[Row]:
             "kiosk run: start → READY=1 (first frame)",
             proc["ready_ms"],
             "ms",
-            "≤ 1,000 ms; FQM 2,350 ms",
+            "≤ 1,000 ms; " + FQM_REF.format("2,350 ms to its first page"),
         ),
-        Row(
-            "ui",
-            f"kiosk run: idle CPU over {window}, whole process",
-            proc["cpu_pct"],
-            "% of a core",
-            "≤ 0.5 %; FQM 2.5 %",
-        ),
-        Row("ui", "  of which the screen's main loop", proc["ui_cpu_pct"], "% of a core", ""),
-        Row(
-            "ui",
-            f"kiosk run: idle wake-ups over {window}, whole process",
-            proc["wakeups_s"],
-            "/s",
-            "event.wait(): ~1,000/s",
-        ),
-        Row(
-            "ui",
-            "  of which the screen's main loop",
-            proc["ui_wakeups_s"],
-            "/s",
-            "60 ms poll: 16.7",
-        ),
-        Row("ui", "kiosk run: memory (PSS)", proc["pss_mb"], "MB", "≤ 60 MB; FQM 509 MB"),
-        Row("ui", f"kiosk run: watchdog pings in {window}", proc["pings"], "", "WatchdogSec=30"),
+        Row("ui", f"kiosk run: watchdog pings in {window}", proc["pings"], "", "one every 5 s"),
     ]
 
 
