@@ -20,6 +20,8 @@ Why the loop looks like this:
 from __future__ import annotations
 
 import logging
+import os
+import select
 import threading
 import time
 from collections.abc import Callable
@@ -35,6 +37,7 @@ from kiosk.core.queue import Queue, QueueError, is_open_at
 from kiosk.core.store import Event, StoreError
 from kiosk.inputs.actions import CITIZEN_KINDS, COUNTER_KINDS, Action, Outcome, perform
 from kiosk.inputs.keys import KeyMap
+from kiosk.ui import inputwait
 from kiosk.ui.render import Renderer
 from kiosk.ui.screens import Model
 
@@ -57,6 +60,8 @@ TICK_SECONDS = 20.0
 SCAN_GAP_S = 0.06
 #: Longest gap between watchdog pings when systemd asks for none.
 PING_SECONDS = 5.0
+#: Longest sleep of an idle loop that waits on its input (kiosk.ui.inputwait).
+IDLE_SLEEP_MAX_S = 1.0
 
 ALLOWED_EVENTS = (
     pygame.QUIT,
@@ -81,6 +86,13 @@ def parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
+def _wm_info() -> dict[str, Any]:
+    try:
+        return dict(pygame.display.get_wm_info())
+    except pygame.error:
+        return {}
+
+
 def last_printer_status(queue: Queue) -> tuple[str, str]:
     """The newest ``printer_status`` in the store (state, detail), or unknown."""
     ev = events.latest(queue.store, events.PRINTER_STATUS)
@@ -101,12 +113,45 @@ class Waker:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._lock.acquire()
+        self._pipe: tuple[int, int] | None = None
+
+    def fileno(self) -> int:
+        """A descriptor that is readable once set (for ``select``; see :meth:`take`)."""
+        if self._pipe is None:
+            r, w = os.pipe()
+            os.set_blocking(r, False)
+            os.set_blocking(w, False)
+            self._pipe = (r, w)
+            if self.is_set():
+                os.write(w, b"x")
+        return self._pipe[0]
+
+    def take(self) -> bool:
+        """After ``select`` on :meth:`fileno`: True (and cleared) when it was set."""
+        if self._pipe is not None:
+            try:
+                while os.read(self._pipe[0], 64):
+                    pass
+            except BlockingIOError:
+                pass
+        return self._lock.acquire(False)
 
     def set(self) -> None:
         try:
             self._lock.release()
         except RuntimeError:  # already set
-            pass
+            return
+        if self._pipe is not None:
+            try:
+                os.write(self._pipe[1], b"x")
+            except OSError:  # full (it is readable anyway), or closed at shutdown
+                pass
+
+    def close(self) -> None:
+        if self._pipe is not None:
+            for fd in self._pipe:
+                os.close(fd)
+            self._pipe = None
 
     def wait(self, timeout: float) -> bool:
         """Sleep until set or ``timeout``; True (and cleared) when it was set."""
@@ -179,13 +224,15 @@ class KioskApp:
         #: Called on the main thread after news from the store or an action (lights).
         self.listeners: list[Callable[[KioskApp], None]] = []
         self._changed = False
+        #: What the idle loop sleeps on instead of polling SDL (None: it polls).
+        self.input_wait: inputwait.InputWait | None = None
 
     # ------------------------------------------------------------------ life
     def start(self) -> None:
         """Open the window, draw the first frame, tell systemd we are ready."""
         pygame.display.init()
         # Under X11 the native framebuffer, not a GL texture on Mesa (display.sdlvideo).
-        prefer_native_framebuffer()
+        driver = prefer_native_framebuffer()
         pygame.font.init()
         pygame.event.set_allowed(None)
         pygame.event.set_allowed([*ALLOWED_EVENTS, self.ACTION_EVENT])
@@ -195,6 +242,8 @@ class KioskApp:
             self.window = pygame.display.set_mode(self.size or (1024, 600))
         self._surfaces()
         assert self.surface is not None
+        if self.input_wait is None:
+            self.input_wait = inputwait.for_driver(driver, _wm_info())
         pygame.display.set_caption(self.caption)
         pygame.mouse.set_visible(bool(self.cfg.ui.show_cursor))
         self.model = Model(self.cfg, self.surface.get_size())
@@ -221,6 +270,10 @@ class KioskApp:
         if self._watcher is not None:
             self._watcher.join(2)
         self.notifier.stopping()
+        if self.input_wait is not None:
+            self.input_wait.close()
+            self.input_wait = None
+        self.wake.close()
         pygame.display.quit()
 
     def post(self, action: Action) -> None:
@@ -254,7 +307,8 @@ class KioskApp:
         peek = pygame.event.peek
         active_s = self.cfg.ui.active_poll_ms / 1000
         idle_s = self.cfg.ui.idle_poll_ms / 1000
-        woken, busy, due = True, True, 0.0
+        waiter = self.input_wait
+        woken, busy, due, input_at = True, True, 0.0, -1e9
         while not stop.is_set():
             # Idle, a poll is only "any input?": the full pass runs when something
             # woke us, input is queued, someone is at the screen, or a timer is due
@@ -264,7 +318,24 @@ class KioskApp:
                 now = mono()
                 busy = model.busy(now) or now - self.last_input < ACTIVE_SECONDS
                 due = min(self._next_second, self._next_tick, self._next_ping)
-            woken = wake.wait(active_s if busy else idle_s)
+            now = mono()
+            if busy or waiter is None or now - input_at < active_s:
+                # Someone at the screen, input we cannot see coming (dummy, Wayland),
+                # or input arriving back to back: poll SDL.
+                woken = wake.wait(active_s if busy or waiter is not None else idle_s)
+                continue
+            # Idle: sleep until input arrives, another thread has news, or a timer.
+            timeout = min(IDLE_SLEEP_MAX_S, max(0.0, due - now))
+            fds = [wake.fileno(), *waiter.fds()]
+            try:
+                ready, _, _ = select.select(fds, [], [], timeout)
+            except (OSError, ValueError):  # a device went away between refresh and select
+                ready = []
+                waiter.refresh()
+            if any(fd != fds[0] for fd in ready):
+                input_at = mono()
+                waiter.drain(ready)
+            woken = wake.take()
 
     def step(self) -> None:
         """One pass: input, news from the store, timers, housekeeping, a frame if needed."""
@@ -282,6 +353,8 @@ class KioskApp:
                 self._news.set()
         if now >= self._next_second:
             self._next_second = now + 1.0
+            if self.input_wait is not None:
+                self.input_wait.refresh()  # input devices plugged in since
             was = m.is_open
             m.set_open(is_open_at(self.cfg, self.queue.clock()), now)
             self._changed |= was != m.is_open
