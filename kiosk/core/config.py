@@ -23,14 +23,17 @@ from __future__ import annotations
 
 import os
 import re
+import struct
 import tomllib
 import typing
 import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from datetime import time
+from ipaddress import ip_address
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from display.siteconfig import REQUIRED, AnnouncerSection, DisplaySection, key
 
@@ -800,6 +803,9 @@ def _cross_checks(
 
     _pin_checks(sections, services, counters, where, problems)
     _key_checks(sections, services, where, problems)
+    problems += _storage_problems(sections["storage"], where)
+    problems += _office_problems(sections, where)
+    problems += _font_problems(raw, services, counters, where)
 
 
 def _pin_checks(
@@ -924,4 +930,209 @@ def _printer_problems(sec: Mapping[str, Any], where: Callable[[str], str]) -> li
                 f"{where('printer.qr_url')}printer.qr_url: unknown placeholder {e}; "
                 "use {code}, {day}, {service}, {number} or {site}"
             )
+    return out
+
+
+# --------------------------------------------------------------------------- run-time checks
+# What a running kiosk would otherwise find only when it starts a service: refused here,
+# so that a file `kiosk check-config` accepts does not fail later for a reason written in it.
+
+
+def _storage_problems(sec: Mapping[str, Any], where: Callable[[str], str]) -> list[str]:
+    """[storage] path must name a file that outlives the process."""
+    path = sec.get("path")
+    if not isinstance(path, str):
+        return []
+    at = f"{where('storage.path')}storage.path"
+    if not path.strip() or path.strip() == ":memory:" or path.startswith("file::memory:"):
+        shown = f'"{path}"'
+        return [
+            f"{at}: {shown} keeps the queue in memory only, so numbers would start again "
+            'at 001 after every restart; give a file, e.g. "/var/lib/kiosk/queue.db"'
+        ]
+    if Path(path).is_dir():
+        return [f'{at}: {path} is a folder; give a file in it, e.g. "{path.rstrip("/")}/queue.db"']
+    return []
+
+
+def check_url(url: str) -> str | None:
+    """Why ``url`` cannot be a district or bookings URL, or None. Plain http is for
+    loopback tests only."""
+    if not url:
+        return (
+            'empty; set the district receiver\'s address, e.g. "https://tiepnhan.quan.gov.vn/kiosk"'
+        )
+    parts = urlsplit(url)
+    try:
+        _ = parts.port
+    except ValueError:
+        return f'"{url}" has a port that is not a number from 1 to 65535'
+    if parts.scheme == "https" and parts.hostname:
+        return None
+    if parts.scheme == "http" and parts.hostname:
+        host = parts.hostname
+        try:
+            if host == "localhost" or ip_address(host).is_loopback:
+                return None
+        except ValueError:
+            pass
+        return f'"{url}" is plain http; use https:// (data must not cross the LAN unencrypted)'
+    return f'"{url}" is not a web address; write it like "https://tiepnhan.quan.gov.vn/kiosk"'
+
+
+def uplink_settings(
+    url: str, token: str, token_file: str, ca_bundle: str
+) -> tuple[str, list[tuple[str, str]]]:
+    """The token ``[uplink]`` sends (``token``, or read from ``token_file``) and its
+    problems as (key, what is wrong and the fix). Used by the validator for an enabled
+    uplink and by ``kiosk.office.uplink`` when it starts."""
+    problems: list[tuple[str, str]] = []
+    url_problem = check_url(url.strip().rstrip("/"))
+    if url_problem:
+        problems.append(("url", url_problem))
+    if token_file:
+        try:
+            token = Path(token_file).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as e:
+            why = getattr(e, "strerror", None) or "not UTF-8 text"
+            problems.append(
+                (
+                    "token_file",
+                    f"cannot read {token_file} ({why}); "
+                    "check the path and that the kiosk user may read it",
+                )
+            )
+            return "", problems
+        if not token:
+            problems.append(
+                ("token_file", f"{token_file} is empty; put the token the district issued in it")
+            )
+    elif not token:
+        problems.append(
+            (
+                "token",
+                "empty; set the token the district issued to this site "
+                '(token = "…" or token_file = "/etc/kiosk/uplink.token")',
+            )
+        )
+    if ca_bundle and not Path(ca_bundle).is_file():
+        problems.append(
+            (
+                "ca_bundle",
+                f"{ca_bundle} does not exist; give the PEM file of the district's CA, "
+                'or "" to use the system\'s CAs',
+            )
+        )
+    return token, problems
+
+
+def listen_problem(listen: str) -> str | None:
+    """Why ``host:port`` cannot be a listening address, or None."""
+    host, _, port = listen.rpartition(":")
+    if not port.isdigit() or int(port) > 65535:
+        return f'"{listen}": the port must be a number from 1 to 65535, as in "127.0.0.1:9108"'
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+        try:
+            ip_address(host)
+        except ValueError:
+            return f'"{listen}": [{host}] is not an IPv6 address'
+        return None
+    if ":" in host:
+        return f'"{listen}": write an IPv6 address in brackets, as in "[::1]:9108"'
+    if not re.fullmatch(
+        r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*", host
+    ):
+        return f'"{listen}": "{host}" is not an address or a host name'
+    return None
+
+
+def _office_problems(sections: dict[str, dict[str, Any]], where: Callable[[str], str]) -> list[str]:
+    """[uplink] and [appointments] when enabled, and [metrics] listen (which `kiosk
+    metrics --serve` uses even when the page is off)."""
+    out: list[str] = []
+
+    def strs(sec: Mapping[str, Any], *names: str) -> list[str] | None:
+        values = [sec.get(n) for n in names]
+        return (
+            [v for v in values if isinstance(v, str)]
+            if all(isinstance(v, str) for v in values)
+            else None
+        )
+
+    up = sections["uplink"]
+    args = strs(up, "url", "token", "token_file", "ca_bundle")
+    if up.get("enabled") is True and args is not None:
+        _, found = uplink_settings(*args)
+        out += [f"{where('uplink.' + k)}uplink.{k}: {p}" for k, p in found]
+    ap = sections["appointments"]
+    args = strs(ap, "url", "ca_bundle")
+    if ap.get("enabled") is True and args is not None:
+        url, ca = args
+        if not url:
+            out.append(
+                f"{where('appointments.url')}appointments.url: empty; set the address of the "
+                'day\'s booking list, e.g. "https://dichvucong.example.gov.vn/bookings"'
+            )
+        elif bad := check_url(url):
+            out.append(f"{where('appointments.url')}appointments.url: {bad}")
+        if ca and not Path(ca).is_file():
+            out.append(
+                f"{where('appointments.ca_bundle')}appointments.ca_bundle: {ca} does not exist; "
+                'give the PEM file of the private CA, or "" to use the system\'s CAs'
+            )
+    listen = sections["metrics"].get("listen")
+    if isinstance(listen, str) and re.match(SCHEMA["metrics"]["listen"].pattern or "", listen):
+        if bad := listen_problem(listen):
+            out.append(f"{where('metrics.listen')}metrics.listen: {bad}")
+    return out
+
+
+#: Text a citizen reads on the ticket, the touchscreen or the hall display.
+DRAWN_TEXT = (
+    ("site", "name"),
+    ("site", "name_en"),
+    ("site", "ticket_header"),
+    ("site", "ticket_footer"),
+    ("display", "notice"),
+)
+
+
+def _font_problems(
+    raw: dict[str, Any],
+    services: list[Service],
+    counters: list[Counter],
+    where: Callable[[str], str],
+) -> list[str]:
+    """Names the shipped font cannot draw (emoji, CJK …) would print as empty boxes."""
+    from printer.fonts import cannot_draw
+
+    texts: list[tuple[str, str, str]] = []  # (key path, what, text)
+    for section, name in DRAWN_TEXT:
+        v = raw.get(section, {}).get(name) if isinstance(raw.get(section), dict) else None
+        lines = v if isinstance(v, list) else [v]
+        texts += [
+            (f"{section}.{name}", f"{section}.{name}", x) for x in lines if isinstance(x, str)
+        ]
+    for i, s in enumerate(services):
+        for name in ("name", "name_en"):
+            texts.append((f"services[{i}].{name}", f'service "{s.id}"', getattr(s, name)))
+    for i, c in enumerate(counters):
+        texts.append((f"counters[{i}].name", f"counter {c.id}", c.name))
+    out: list[str] = []
+    try:
+        for path, what, text in texts:
+            missing = cannot_draw(text)
+            if missing:
+                chars = ", ".join(f"{ch} (U+{ord(ch):04X})" for ch in missing)
+                out.append(
+                    f"{where(path)}{path}: the name of {what} has {chars}, which the ticket "
+                    "and screen font (DejaVu Sans) cannot draw: it would show as an empty box; "
+                    "write it with letters, digits and common punctuation"
+                    if what.startswith(("service", "counter"))
+                    else f"{where(path)}{path}: {chars} cannot be drawn by the ticket and screen "
+                    "font (DejaVu Sans): it would show as an empty box; remove it"
+                )
+    except (OSError, struct.error):
+        return []  # no readable font: `kiosk doctor` reports that, with the fix
     return out

@@ -487,37 +487,6 @@ def check_screen(ctx: Context) -> Check:
     return ok(name, f"{' '.join(words[:1])} {' '.join(words[1:])}".strip())
 
 
-def font_chars(path: Path) -> set[int]:
-    """Code points a TrueType/OpenType font maps (its cmap, formats 4 and 12)."""
-    data = path.read_bytes()
-    (num_tables,) = struct.unpack_from(">H", data, 4)
-    cmap = None
-    for i in range(num_tables):
-        tag, _, offset, _ = struct.unpack_from(">4sIII", data, 12 + 16 * i)
-        if tag == b"cmap":
-            cmap = offset
-    if cmap is None:
-        return set()
-    chars: set[int] = set()
-    (n,) = struct.unpack_from(">H", data, cmap + 2)
-    for i in range(n):
-        _, _, off = struct.unpack_from(">HHI", data, cmap + 4 + 8 * i)
-        t = cmap + off
-        (fmt,) = struct.unpack_from(">H", data, t)
-        if fmt == 4:
-            (seg2,) = struct.unpack_from(">H", data, t + 6)
-            ends = struct.unpack_from(f">{seg2 // 2}H", data, t + 14)
-            starts = struct.unpack_from(f">{seg2 // 2}H", data, t + 16 + seg2)
-            for s, e in zip(starts, ends, strict=True):
-                chars.update(range(s, e + 1))
-        elif fmt == 12:
-            (groups,) = struct.unpack_from(">I", data, t + 12)
-            for g in range(groups):
-                s, e, _ = struct.unpack_from(">III", data, t + 16 + 12 * g)
-                chars.update(range(s, e + 1))
-    return chars
-
-
 def ui_font() -> Path | None:
     """The font the screen, the tickets and the hall display draw with (``printer.fonts``)."""
     from printer.fonts import font_path
@@ -537,11 +506,13 @@ def check_fonts(ctx: Context, font: Path | None = None) -> Check:
             "no font with Vietnamese letters found",
             "apt-get install fonts-dejavu-core, or reinstall the kiosk (it ships DejaVu Sans)",
         )
+    from printer.fonts import CharMap
+
     try:
-        have = font_chars(path)
+        have = CharMap(path)
     except (OSError, struct.error) as e:
         return fail(name, f"{path} cannot be read as a font: {e}", "reinstall the kiosk")
-    missing = sorted({c for c in VIETNAMESE if ord(c) not in have})
+    missing = sorted({c for c in VIETNAMESE if c not in have})
     if missing:
         return fail(
             name,

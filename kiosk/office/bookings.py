@@ -25,7 +25,7 @@ from typing import Any
 import requests
 
 from kiosk import __version__
-from kiosk.core.config import Config
+from kiosk.core.config import Config, check_url
 from kiosk.core.consumer import Consumer
 from kiosk.core.echo import echo
 from kiosk.core.queue import Issued, Queue, QueueError
@@ -158,8 +158,6 @@ def fetch(
     a = cfg.appointments
     if not a.url:
         raise FetchError("[appointments] url is empty; set the bookings server's address")
-    from kiosk.office.uplink import check_url
-
     bad = check_url(a.url)
     if bad:
         raise FetchError(f"[appointments] url: {bad}")

@@ -27,7 +27,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,7 +35,7 @@ import requests
 
 from kiosk import __version__
 from kiosk.core import events
-from kiosk.core.config import Config, ConfigError
+from kiosk.core.config import Config, ConfigError, uplink_settings
 from kiosk.core.consumer import Consumer
 from kiosk.core.events import backlog
 from kiosk.core.store import Store
@@ -80,33 +79,10 @@ class UplinkSettings:
     def from_config(cls, cfg: Config) -> UplinkSettings:
         """Read and check ``[uplink]``; raises ConfigError naming the key and the fix."""
         u = cfg.uplink
-        problems = []
-        where = f"{cfg.source}: uplink"
         url = u.url.strip().rstrip("/")
-        url_problem = check_url(url)
-        if url_problem:
-            problems.append(f"{where}.url: {url_problem}")
-        token = u.token
-        if u.token_file:
-            try:
-                token = Path(u.token_file).read_text(encoding="utf-8").strip()
-            except OSError as e:
-                problems.append(
-                    f"{where}.token_file: cannot read {u.token_file} ({e.strerror}); "
-                    "check the path and that the kiosk user may read it"
-                )
-        if not token and not problems:
-            problems.append(
-                f"{where}.token: empty; set the token the district issued to this site "
-                '(token = "…" or token_file = "/etc/kiosk/uplink.token")'
-            )
-        if u.ca_bundle and not Path(u.ca_bundle).is_file():
-            problems.append(
-                f"{where}.ca_bundle: {u.ca_bundle} does not exist; give the PEM file of the "
-                "district's CA, or \"\" to use the system's CAs"
-            )
-        if problems:
-            raise ConfigError(problems)
+        token, found = uplink_settings(url, u.token, u.token_file, u.ca_bundle)
+        if found:
+            raise ConfigError([f"{cfg.source}: uplink.{k}: {p}" for k, p in found])
         return cls(
             url=url,
             token=token,
@@ -117,26 +93,6 @@ class UplinkSettings:
             heartbeat_seconds=u.heartbeat_seconds,
             max_backoff=u.max_backoff,
         )
-
-
-def check_url(url: str) -> str | None:
-    """Why ``url`` cannot be an uplink URL, or None. Plain http is for loopback tests only."""
-    if not url:
-        return (
-            'empty; set the district receiver\'s address, e.g. "https://tiepnhan.quan.gov.vn/kiosk"'
-        )
-    parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
-        return None
-    if parts.scheme == "http" and parts.hostname:
-        host = parts.hostname
-        try:
-            if host == "localhost" or ip_address(host).is_loopback:
-                return None
-        except ValueError:
-            pass
-        return f'"{url}" is plain http; use https:// (events must not cross the LAN unencrypted)'
-    return f'"{url}" is not a web address; write it like "https://tiepnhan.quan.gov.vn/kiosk"'
 
 
 def _iso(t: float) -> str:

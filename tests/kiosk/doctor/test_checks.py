@@ -643,6 +643,9 @@ def test_the_uplink_check_warns_about_events_stuck_for_an_hour(tmp_path: Path) -
     store.close()
     c = check_uplink(Context(tmp_path / "kiosk.toml", cfg, db))
     assert c.status == "ok" and "0 event(s) waiting, last accepted" in c.detail
-    raw["uplink"]["token"] = ""
-    c = check_uplink(Context(tmp_path / "kiosk.toml", validate(raw, "kiosk.toml"), db))
-    assert c.status == "fail" and "uplink.token: empty" in c.detail
+    # A token file that went missing after the site file was checked:
+    from dataclasses import replace
+
+    gone = replace(cfg, uplink=replace(cfg.uplink, token="", token_file=str(tmp_path / "gone")))
+    c = check_uplink(Context(tmp_path / "kiosk.toml", gone, db))
+    assert c.status == "fail" and "uplink.token_file: cannot read" in c.detail

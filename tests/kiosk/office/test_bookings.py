@@ -8,6 +8,7 @@ import json
 import time
 import tomllib
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from kiosk.cli import main
-from kiosk.core.config import Config, validate
+from kiosk.core.config import Config, ConfigError, validate
 from kiosk.core.queue import Queue
 from kiosk.office.bookings import (
     CLAIM_TIMEOUT,
@@ -181,8 +182,14 @@ def test_an_unreachable_server_is_a_fetch_error_not_a_crash(store, clock):
 
 
 def test_a_plain_http_bookings_server_off_loopback_is_refused(store, clock):
+    # by check-config when the bookings are on …
+    with pytest.raises(ConfigError, match=r"kiosk.toml: appointments.url: .*use https://"):
+        site("http://192.0.2.1/bookings")
+    # … and by `kiosk bookings --fetch` when they are off (the file is not checked for it)
+    cfg = site("https://192.0.2.1/bookings")
+    off = replace(cfg, appointments=replace(cfg.appointments, url="http://192.0.2.1/b"))
     with pytest.raises(FetchError, match="use https://"):
-        fetch(site("http://192.0.2.1/bookings"), store, DAY, clock=clock)
+        fetch(off, store, DAY, clock=clock)
 
 
 def test_a_crash_between_issuing_and_linking_never_gives_two_tickets(booked, clock):

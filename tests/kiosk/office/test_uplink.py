@@ -24,7 +24,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from central.receiver import Receiver, ReceiverDB, make_server
-from kiosk.core.config import Config, ConfigError, validate
+from kiosk.core.config import Config, ConfigError, check_url, validate
 from kiosk.core.queue import Queue
 from kiosk.core.store import Store
 from kiosk.office.uplink import (
@@ -32,7 +32,6 @@ from kiosk.office.uplink import (
     UplinkError,
     UplinkSettings,
     backlog,
-    check_url,
     parse_retry_after,
 )
 from tests.conftest import EXAMPLE
@@ -535,7 +534,9 @@ def test_kiosk_prune_keeps_unsent_events_when_the_uplink_is_enabled(tmp_path, ca
     site = tmp_path / "kiosk.toml"
     text = EXAMPLE.read_text(encoding="utf-8")
     enabled = text.replace("enabled = false\n# Base URL", "enabled = true\n# Base URL", 1)
-    assert enabled != text
+    enabled = enabled.replace('url = ""\n# Bearer', 'url = "https://district.example/k"\n# Bearer')
+    enabled = enabled.replace('token = ""\ntoken_file', 'token = "t"\ntoken_file')
+    assert "https://district.example/k" in enabled and 'token = "t"' in enabled
     site.write_text(enabled, encoding="utf-8")
     db = tmp_path / "q.db"
     store = Store(db)

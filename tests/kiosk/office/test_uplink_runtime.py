@@ -54,16 +54,19 @@ def test_start_consumers_runs_uplink_and_metrics_when_enabled(store, tmp_path):
         db.close()
 
 
-def test_a_bad_uplink_section_leaves_the_office_running(store, caplog):
+def test_a_token_file_gone_after_checking_leaves_the_office_running(store, caplog, tmp_path):
+    token = tmp_path / "uplink.token"
+    token.write_text("t\n")
     raw = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
     raw["display"]["enabled"] = False
     raw["printer"]["uri"] = "dummy:"  # other consumers run too; keep them off hardware
-    raw["uplink"].update(enabled=True, url="http://10.0.0.9/k", token="t")
+    raw["uplink"].update(enabled=True, url="https://10.0.0.9/k", token_file=str(token))
     cfg = validate(raw, "kiosk.toml")
+    token.unlink()  # the site file was fine when checked; the SD card lost the token since
     consumers = start_consumers(cfg, Queue(cfg, store))
     stop_consumers(consumers)
     assert "uplink" not in {c.name for c in consumers}
-    assert "uplink off" in caplog.text and "use https://" in caplog.text
+    assert "uplink off" in caplog.text and "cannot read" in caplog.text
 
 
 def test_start_consumers_fetches_bookings_when_enabled(store, clock):
