@@ -343,7 +343,9 @@ def test_the_reference_page_gives_each_key_its_schema_default() -> None:
     doc = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
     rows = {
         m.group(1): m.group(2)
-        for m in re.finditer(r"^\| `([a-z_]+\.[a-z0-9_]+)` \| (?:[^|\\]|\\\|)* \| (.*?) \|", doc, re.M)
+        for m in re.finditer(
+            r"^\| `([a-z_]+\.[a-z0-9_]+)` \| (?:[^|\\]|\\\|)* \| (.*?) \|", doc, re.M
+        )
     }
     wrong = []
     for section, fields in {**config_mod.SCHEMA, **config_mod.ARRAYS}.items():
