@@ -222,10 +222,12 @@ class Tx:
 
     # -- meta
     def get_meta(self, key: str) -> str | None:
+        """The value stored under ``key`` in ``meta`` (business day, schema, ...), or None."""
         row = self.c.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
     def set_meta(self, key: str, value: str) -> None:
+        """Store ``value`` under ``key`` in ``meta``, replacing any earlier value."""
         self.c.execute(
             "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             (key, value),
@@ -247,6 +249,7 @@ class Tx:
 
     # -- tickets
     def insert_ticket(self, **cols: Any) -> Ticket:
+        """Insert a ticket row from column values; returns it as stored (with its id)."""
         names = ", ".join(cols)
         marks = ", ".join("?" for _ in cols)
         cur = self.c.execute(
@@ -257,14 +260,17 @@ class Tx:
         return t
 
     def ticket(self, ticket_id: int) -> Ticket | None:
+        """The ticket with this id, or None."""
         row = self.c.execute(f"{_SELECT_TICKET} WHERE id = ?", (ticket_id,)).fetchone()
         return Ticket.from_row(row) if row else None
 
     def ticket_by_code(self, day: str, code: str) -> Ticket | None:
+        """The ticket with ``code`` (e.g. ``A012``) on business day ``day``, or None."""
         row = self.c.execute(f"{_SELECT_TICKET} WHERE day = ? AND code = ?", (day, code)).fetchone()
         return Ticket.from_row(row) if row else None
 
     def update_ticket(self, ticket_id: int, **cols: Any) -> None:
+        """Set some columns of one ticket."""
         sets = ", ".join(f"{k} = ?" for k in cols)
         self.c.execute(f"UPDATE tickets SET {sets} WHERE id = ?", (*cols.values(), ticket_id))
 
@@ -294,12 +300,14 @@ class Tx:
         return Ticket.from_row(row) if row else None
 
     def count_waiting(self, day: str, service: str, priority_only: bool = False) -> int:
+        """Tickets of ``service`` waiting on ``day`` (only priority ones if asked)."""
         sql = "SELECT COUNT(*) FROM tickets WHERE day = ? AND status = 'waiting' AND service = ?"
         if priority_only:
             sql += " AND priority = 1"
         return int(self.c.execute(sql, (day, service)).fetchone()[0])
 
     def min_queue_key(self, day: str, service: str) -> float | None:
+        """The lowest queue key among ``service``'s waiting tickets on ``day``, or None."""
         row = self.c.execute(
             "SELECT MIN(queue_key) FROM tickets WHERE day = ? AND status = 'waiting' AND service = ?",
             (day, service),
@@ -307,6 +315,7 @@ class Tx:
         return row[0]
 
     def recent_service_times(self, service: str, n: int) -> list[float]:
+        """Seconds from call to served of ``service``'s last ``n`` served tickets, newest first."""
         rows = self.c.execute(
             "SELECT served_at - called_at FROM tickets WHERE service = ? AND served_at IS NOT NULL "
             "AND called_at IS NOT NULL AND status = 'served' ORDER BY served_at DESC LIMIT ?",
@@ -317,6 +326,7 @@ class Tx:
     def tickets_with_status(
         self, statuses: Sequence[str], day: str | None = None, before_day: str | None = None
     ) -> list[Ticket]:
+        """Tickets in ``statuses``, of ``day`` or of days before ``before_day`` if given, by id."""
         marks = ", ".join("?" for _ in statuses)
         sql = f"{_SELECT_TICKET} WHERE status IN ({marks})"
         args: list[Any] = list(statuses)
@@ -329,6 +339,7 @@ class Tx:
         return [Ticket.from_row(r) for r in self.c.execute(sql + " ORDER BY id", args)]
 
     def tickets_of_day(self, day: str) -> list[Ticket]:
+        """Every ticket of business day ``day``, by id."""
         return [
             Ticket.from_row(r)
             for r in self.c.execute(f"{_SELECT_TICKET} WHERE day = ? ORDER BY id", (day,))
@@ -355,6 +366,7 @@ class Tx:
 
     # -- counters
     def counter_state(self, counter: int) -> tuple[bool, int | None, int | None]:
+        """(open, current ticket id, last ticket id); an unknown counter is open and idle."""
         row = self.c.execute(
             "SELECT is_open, current_ticket, last_ticket FROM counter_state WHERE counter = ?",
             (counter,),
@@ -362,6 +374,7 @@ class Tx:
         return (bool(row[0]), row[1], row[2]) if row else (True, None, None)
 
     def set_counter_state(self, counter: int, **cols: Any) -> None:
+        """Change some of a counter's state (``is_open``, ``current_ticket``, ``last_ticket``)."""
         is_open, current, last = self.counter_state(counter)
         vals = {"is_open": is_open, "current_ticket": current, "last_ticket": last, **cols}
         self.c.execute(
@@ -375,6 +388,7 @@ class Tx:
     def append_event(
         self, type: str, at: float, day: str | None, code: str | None, payload: dict[str, Any]
     ) -> int:
+        """Append an event to the log in this transaction; returns its ``seq``."""
         cur = self.c.execute(
             "INSERT INTO events(at, day, type, code, payload) VALUES (?, ?, ?, ?, ?)",
             (at, day, type, code, json.dumps(payload, ensure_ascii=False, separators=(",", ":"))),
@@ -525,6 +539,7 @@ class Tx:
 
     # -- bookings
     def booking(self, day: str, code: str) -> Booking | None:
+        """The booking ``code`` of ``day``, or None."""
         row = self.c.execute(
             f"{_SELECT_BOOKING} WHERE day = ? AND code = ?", (day, code)
         ).fetchone()
@@ -654,6 +669,7 @@ class Store:
 
     # -- lifecycle
     def close(self) -> None:
+        """Close the database and wake every waiter; further use raises StoreError."""
         with self._lock:
             if not self._closed:
                 self._closed = True
@@ -686,6 +702,7 @@ class Store:
 
     @property
     def schema_version(self) -> int:
+        """The schema version the database is at (``SCHEMA_VERSION`` once opened)."""
         with self.read() as tx:
             return int(tx.get_meta("schema_version") or 0)
 
@@ -758,10 +775,12 @@ class Store:
             return Tx(self.conn).events_since(seq, limit, types)
 
     def last_seq(self) -> int:
+        """The newest event's sequence number (0 for an empty log)."""
         with self._lock:
             return Tx(self.conn).last_seq()
 
     def data_version(self) -> int:
+        """SQLite's ``PRAGMA data_version``: changes when another connection commits."""
         with self._lock:
             return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
 
@@ -828,14 +847,17 @@ class Store:
 
     # -- consumer cursors
     def cursor(self, name: str) -> int:
+        """Consumer ``name``'s cursor (0 if never saved)."""
         with self._lock:
             return Tx(self.conn).cursor(name)
 
     def set_cursor(self, name: str, seq: int) -> None:
+        """Save consumer ``name``'s cursor at ``seq`` (own transaction); it never moves back."""
         with self.transaction() as tx:
             tx.save_cursor(name, seq, time.time())
 
     def cursors(self) -> dict[str, int]:
+        """Every consumer's cursor by name."""
         with self._lock:
             return Tx(self.conn).cursors()
 
