@@ -20,12 +20,12 @@ from kiosk.core.queue import QueueError
 
 
 def cmd_uplink(args: Any) -> int:
+    from kiosk.core import events
     from kiosk.office.uplink import Uplink, UplinkError, UplinkSettings, _iso, backlog
 
     q = open_queue(args)
     store = q.store
-    with store.read() as tx:
-        row = tx.c.execute("SELECT seq, updated_at FROM cursors WHERE name = 'uplink'").fetchone()
+    row = events.cursor_row(store, events.UPLINK_CURSOR)
     data: dict[str, Any] = {
         "enabled": q.cfg.uplink.enabled,
         "url": q.cfg.uplink.url,
