@@ -95,24 +95,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def add_receive_arguments(sp: argparse.ArgumentParser) -> None:
-    """The reference receiver's options, shared by ``central-server receive`` and ``kiosk receiver``."""
-    sp.add_argument("--listen", default="127.0.0.1:8787", metavar="HOST:PORT")
-    sp.add_argument("--db", default="receiver.db", metavar="PATH", help="SQLite file to store into")
-    sp.add_argument(
-        "--token",
-        action="append",
-        default=[],
-        metavar="TOKEN",
-        help="a bearer token accepted for any site (repeatable)",
-    )
-    sp.add_argument(
-        "--tokens-file", metavar="FILE", help="lines 'SITE TOKEN': each token speaks for one site"
-    )
-    sp.add_argument("--cert", metavar="PEM", help="TLS certificate chain (serve HTTPS)")
-    sp.add_argument("--key", metavar="PEM", help="TLS private key")
-
-
 def cmd_receive(args: argparse.Namespace) -> int:
     from central.receiver import SetupError, run
 
@@ -227,6 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("user", cmd_user, "people who may read the dashboard and /metrics")
     sp.add_argument("action", choices=("add", "list", "remove"))
     sp.add_argument("name", nargs="?", help="user name")
+    from central.receiver_options import add_receive_arguments
+
     help = "run the reference district receiver (SQLite; stores kiosk uplink batches)"
     sp = sub.add_parser("receive", help=help, description=help)
     add_receive_arguments(sp)

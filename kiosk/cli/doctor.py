@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -22,6 +21,8 @@ NAMES = list(CHECK_NAMES)
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
+    import socket
+
     from kiosk.doctor.checks import format_line, run_checks
 
     results = run_checks(args.config, args.db, args.only)

@@ -2,7 +2,8 @@
 
 The receiver is not kiosk code: it lives in :mod:`central.receiver` (also run as
 ``central-server receive``, same options). This module is the one place where
-``kiosk`` reaches into ``central``; the server code loads only when the command runs.
+``kiosk`` reaches into ``central``: the options (argparse only) to build the parser, the
+server code only when the command runs.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def cmd_receiver(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """``kiosk receiver``: run the reference district receiver."""
-    from central.cli import add_receive_arguments  # argparse only; the server loads in the command
+    from central.receiver_options import add_receive_arguments  # argparse only
 
     help = "run the reference district receiver (stores kiosk uplink batches)"
     sp = sub.add_parser("receiver", help=help, description=help)

@@ -40,6 +40,8 @@ FEATURES = (
     "kiosk.sim.office",
     "kiosk.doctor.checks",
     "central.receiver",
+    "central.cli",
+    "central.db",
     "printer.job",
     "printer.connection",
     "display.app",
