@@ -899,6 +899,21 @@ def _key_checks(
         used.setdefault(k.lower(), f"keys.{name}")
 
 
+#: First bytes of the picture formats a ticket logo may be in (Pillow reads them all).
+IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM")
+
+
+def _is_image(path: Path) -> bool:
+    """Whether ``path`` starts like a picture the ticket can print (without loading Pillow,
+    which would cost every command a tenth of a second)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError:
+        return False
+    return head.startswith(IMAGE_SIGNATURES)
+
+
 def _printer_problems(sec: Mapping[str, Any], where: Callable[[str], str]) -> list[str]:
     """[printer] checks the schema cannot express (printer/connection.py parses the URI)."""
     from printer.uri import PrinterUriError, parse
@@ -920,6 +935,11 @@ def _printer_problems(sec: Mapping[str, Any], where: Callable[[str], str]) -> li
         out.append(
             f"{where('printer.logo')}printer.logo: {logo} is not a file; "
             'give the full path of a PNG, or "" for no logo'
+        )
+    elif isinstance(logo, str) and logo and not _is_image(Path(logo)):
+        out.append(
+            f"{where('printer.logo')}printer.logo: {logo} is not a PNG, JPEG, GIF or BMP "
+            'picture (tickets would print without it); save the logo as PNG, or "" for no logo'
         )
     qr = sec.get("qr_url")
     if isinstance(qr, str) and qr:

@@ -206,6 +206,28 @@ def test_a_folder_as_the_queue_database_is_refused(tmp_path: Path) -> None:
     assert "storage.path" in problem and "is a folder" in problem
 
 
+# ---------------------------------------------------------------- [printer] logo
+
+
+def test_a_logo_that_is_not_a_picture_is_refused(tmp_path: Path) -> None:
+    logo = tmp_path / "logo.png"
+    logo.write_text("not a picture")
+    (problem,) = problems_of(with_section("printer", logo=str(logo)))
+    assert f"printer.logo: {logo} is not a PNG" in problem and "save the logo as PNG" in problem
+
+
+def test_a_png_logo_is_accepted_and_prints(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from printer.job import layout_from_config
+
+    logo = tmp_path / "logo.png"
+    Image.new("RGB", (200, 80), "black").save(logo)
+    cfg = parse(with_section("printer", logo=str(logo)))
+    layout = layout_from_config(cfg)
+    assert layout._logo_image() is not None
+
+
 # ---------------------------------------------------------------- the shipped font
 
 
