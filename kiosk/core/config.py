@@ -115,6 +115,26 @@ class QueueSection:
     )
     priority_enabled: bool = key(True, "Priority tickets are called first")
     wait_window: int = key(20, "Services averaged for the waiting estimate", min=1, max=1000)
+    priority_ratio: int = key(
+        0,
+        "Serve up to N priority tickets in a row, then one ordinary; 0 = strict priority",
+        min=0,
+        max=100,
+    )
+
+
+@dataclass(frozen=True)
+class RatingSection:
+    """``[rating]``: satisfaction (counter buttons, keys, the counter tablet of kiosk/web/)"""
+
+    scale: int = key(3, "3 levels (Rất hài lòng … Chưa hài lòng) or 5 stars", min=3, max=5)
+    reasons: tuple[str, ...] = key(
+        ("Chờ lâu", "Thái độ chưa tốt", "Hướng dẫn chưa rõ", "Thủ tục phức tạp"),
+        "Reasons the counter tablet offers at the low end of the scale ([] = never asks)",
+    )
+    reason_at: int = key(
+        0, "Ask for a reason at this score or lower; 0 = 1 of 3, or 3 of 5", min=0, max=5
+    )
 
 
 @dataclass(frozen=True)
@@ -131,7 +151,9 @@ class PrinterSection:
         0, "Dots across the print head; 0 = from paper_mm (384 or 576)", min=0, max=2048
     )
     logo: str = key("", "PNG logo printed at the top of each ticket (empty = none)", kind="path")
-    qr_url: str = key("", "QR code on the ticket: URL template with {code} {day} {service} {site}")
+    qr_url: str = key(
+        "", "QR code on the ticket: URL template with {code} {day} {service} {site} {token}"
+    )
     feed_lines: int = key(4, "Lines fed before the cut", min=0, max=255)
     timeout: float = key(
         5.0,
@@ -240,6 +262,27 @@ class MetricsSection:
 
 
 @dataclass(frozen=True)
+class WebSection:
+    """``[web]``: the office network, staff panel, tablets, phone pages, board (kiosk/web/)"""
+
+    enabled: bool = key(False, "Serve the staff panel, tablets, phone pages and board")
+    listen: str = key(
+        "0.0.0.0:8080",
+        "Address:port kiosk web listens on",
+        pattern=r"^[A-Za-z0-9.:\[\]-]+:\d{1,5}$",
+    )
+    public_url: str = key(
+        "",
+        "Address phones reach kiosk web at, for the ticket QR (empty = this machine's LAN address)",
+    )
+    secret_file: str = key(
+        "",
+        "File holding the signing secret (empty = web-secret beside the store; made at first start)",
+        kind="path",
+    )
+
+
+@dataclass(frozen=True)
 class AppointmentsSection:
     """``[appointments]``: online bookings and check-in (kiosk/office/bookings.py)"""
 
@@ -303,6 +346,7 @@ class Config:
     storage: StorageSection = StorageSection()
     numbering: NumberingSection = NumberingSection()
     queue: QueueSection = QueueSection()
+    rating: RatingSection = RatingSection()
     printer: PrinterSection = PrinterSection()
     display: DisplaySection = DisplaySection()
     announcer: AnnouncerSection = AnnouncerSection()
@@ -312,6 +356,7 @@ class Config:
     uplink: UplinkSection = UplinkSection()
     metrics: MetricsSection = MetricsSection()
     appointments: AppointmentsSection = AppointmentsSection()
+    web: WebSection = WebSection()
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -733,6 +778,17 @@ def _cross_checks(
             f"{where('printer.paper_mm')}printer.paper_mm: expected 58 or 80, found {sections['printer']['paper_mm']}"
         )
     problems += _printer_problems(sections["printer"], where)
+    scale = sections["rating"].get("scale")
+    if isinstance(scale, int) and scale not in (3, 5):
+        problems.append(
+            f"{where('rating.scale')}rating.scale: expected 3 (three levels) or 5 (stars), found {scale}"
+        )
+    reason_at = sections["rating"].get("reason_at")
+    if isinstance(scale, int) and isinstance(reason_at, int) and reason_at > scale:
+        problems.append(
+            f"{where('rating.reason_at')}rating.reason_at: {reason_at} is above the scale's "
+            f"top ({scale}); use 1 to {scale}, or 0 for the default"
+        )
 
     seen: dict[str, int] = {}
     prefixes: dict[str, str] = {}
@@ -944,11 +1000,13 @@ def _printer_problems(sec: Mapping[str, Any], where: Callable[[str], str]) -> li
     qr = sec.get("qr_url")
     if isinstance(qr, str) and qr:
         try:
-            qr.format(code="A001", day="2026-01-02", service="s", number=1, site="site")
+            qr.format(
+                code="A001", day="2026-01-02", service="s", number=1, site="site", token="t"
+            )
         except (KeyError, IndexError, ValueError) as e:
             out.append(
                 f"{where('printer.qr_url')}printer.qr_url: unknown placeholder {e}; "
-                "use {code}, {day}, {service}, {number} or {site}"
+                "use {code}, {day}, {service}, {number}, {site} or {token}"
             )
     return out
 

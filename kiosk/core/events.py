@@ -26,6 +26,9 @@ TICKET_TRANSFERRED = "ticket_transferred"
 TICKET_SERVED = "ticket_served"
 TICKET_RATED = "ticket_rated"
 TICKET_EXPIRED = "ticket_expired"
+TICKET_HELD = "ticket_held"
+TICKET_RETURNED = "ticket_returned"
+TICKET_RESTORED = "ticket_restored"
 
 # -- printing (printer consumer, ``kiosk print``)
 TICKET_PRINTED = "ticket_printed"
@@ -52,6 +55,9 @@ CORE_TYPES = (
     TICKET_SERVED,
     TICKET_RATED,
     TICKET_EXPIRED,
+    TICKET_HELD,
+    TICKET_RETURNED,
+    TICKET_RESTORED,
     TICKET_PRINTED,
     TICKET_PRINT_FAILED,
     TICKET_NOT_PRINTED,

@@ -1,4 +1,5 @@
-"""Queue rules: issuing, calling, recalling, skipping, transferring, finishing, rating.
+"""Queue rules: issuing, calling (next or a chosen ticket), recalling, skipping and
+restoring, holding and returning, transferring, finishing, rating.
 
 Each operation is one store transaction that changes the tables and appends one
 or more events. Nothing here does I/O beyond the store: printers, displays and
@@ -39,6 +40,33 @@ NOT_PRINTED = {
     "too_late": "too late: issued more than [printer] late_print_seconds ago",
 }
 RATINGS = {3: "Rất hài lòng", 2: "Hài lòng", 1: "Chưa hài lòng"}
+#: The 5-star scale (``[rating] scale = 5``), labels as on VNPT iQMS counter tablets.
+STARS = {5: "Rất tốt", 4: "Tốt", 3: "Bình thường", 2: "Chưa tốt", 1: "Kém"}
+#: A 5-star rating is also stored on the 3-level scale, so reports and metrics count
+#: both scales alike (docs/decisions.md): 5 → Rất hài lòng, 4 → Hài lòng, 1–3 → Chưa hài lòng.
+STARS_TO_LEVEL = {5: 3, 4: 2, 3: 1, 2: 1, 1: 1}
+
+
+def rating_labels(cfg: Config) -> dict[int, str]:
+    """The site's rating scale, best first: ``{score: Vietnamese label}``."""
+    return STARS if cfg.rating.scale == 5 else RATINGS
+
+
+def asks_reason(cfg: Config, score: int) -> bool:
+    """Whether a score is at the low end of the scale, where the tablet asks for a reason."""
+    low = cfg.rating.reason_at or (3 if cfg.rating.scale == 5 else 1)
+    return bool(cfg.rating.reasons) and score <= low
+
+
+#: Ticket states in the words a clerk reads.
+STATUS_VI = {
+    "waiting": "đang chờ",
+    "called": "đang được gọi",
+    "held": "đang tạm giữ",
+    "served": "đã phục vụ",
+    "no_show": "vắng mặt",
+    "expired": "hết hạn",
+}
 
 
 class QueueError(Exception):
@@ -149,7 +177,9 @@ class Queue:
         before_day: str | None = None,
         reason: str,
     ) -> list[Ticket]:
-        tickets = tx.tickets_with_status(("waiting", "called"), day=day, before_day=before_day)
+        tickets = tx.tickets_with_status(
+            ("waiting", "called", "held"), day=day, before_day=before_day
+        )
         for t in tickets:
             tx.update_ticket(t.id, status="expired")
             self._event(tx, events.TICKET_EXPIRED, now, t.day, t, reason=reason, was=t.status)
@@ -251,13 +281,23 @@ class Queue:
             tx.set_counter_state(c.id, current_ticket=None, last_ticket=cur.id)
         return cur
 
-    def _call(self, tx: Tx, c: Counter, now: float, day: str) -> Ticket | None:
+    def _call(
+        self, tx: Tx, c: Counter, now: float, day: str, chosen: Ticket | None = None
+    ) -> Ticket | None:
         q = self.cfg.queue
-        t = tx.next_waiting(day, c.services, q.policy == "service_order", q.priority_enabled)
+        t = chosen
+        run = tx.priority_run(c.id)
+        if t is None and q.priority_enabled and 0 < q.priority_ratio <= run:
+            # N priority tickets in a row: one ordinary ticket now, if one waits.
+            t = tx.next_waiting_ordinary(day, c.services)
+        if t is None:
+            t = tx.next_waiting(day, c.services, q.policy == "service_order", q.priority_enabled)
         if t is None:
             tx.set_counter_state(c.id, current_ticket=None)
             return None
-        tx.update_ticket(t.id, status="called", called_at=now, counter=c.id)
+        if q.priority_ratio:
+            tx.set_priority_run(c.id, run + 1 if t.priority else 0)
+        tx.update_ticket(t.id, status="called", called_at=now, counter=c.id, held_at=None)
         tx.set_counter_state(c.id, current_ticket=t.id, is_open=True)
         t = tx.ticket(t.id)
         assert t is not None
@@ -270,8 +310,112 @@ class Queue:
             counter=c.id,
             recall=False,
             waited_seconds=round(now - t.issued_at, 3),
+            chosen=chosen is not None,
         )
         return t
+
+    def _front_key(self, tx: Tx, day: str, t: Ticket, service: str) -> float:
+        """A queue key that puts ``t`` first among the waiting tickets of ``service``."""
+        first = tx.min_queue_key(day, service)
+        return min(t.issued_at, first - 1.0) if first is not None else t.issued_at
+
+    def _today_ticket(self, tx: Tx, day: str, code: str) -> Ticket:
+        t = tx.ticket_by_code(day, code.strip().upper())
+        if t is None:
+            raise QueueError(f"there is no ticket {code} today; check the number on the ticket")
+        return t
+
+    def call(self, counter_id: int | str, code: str) -> Ticket:
+        """Finish the counter's current ticket as served and call a chosen waiting ticket."""
+        c = self.counter(counter_id)
+        with self.store.transaction() as tx:
+            now = self.clock()
+            day = self._begin(tx, now)
+            t = self._today_ticket(tx, day, code)
+            if t.status != "waiting":
+                raise QueueError(
+                    f"ticket {t.code} is not waiting (it is {STATUS_VI.get(t.status, t.status)}); "
+                    "only a waiting ticket can be called"
+                )
+            self._finish_current(tx, c, now, day)
+            called = self._call(tx, c, now, day, chosen=t)
+            assert called is not None
+            return called
+
+    def hold(self, counter_id: int | str) -> Ticket:
+        """Park the counter's current ticket (the citizen steps away); see :meth:`return_held`."""
+        c = self.counter(counter_id)
+        with self.store.transaction() as tx:
+            now = self.clock()
+            day = self._begin(tx, now)
+            cur = self._called(tx, c, "hold")
+            tx.update_ticket(cur.id, status="held", held_at=now)
+            tx.set_counter_state(c.id, current_ticket=None, last_ticket=cur.id)
+            held = tx.ticket(cur.id)
+            assert held is not None
+            self._event(tx, events.TICKET_HELD, now, day, held, counter=c.id)
+            return held
+
+    def return_held(self, counter_id: int | str, code: str | None = None) -> Ticket:
+        """Put a ticket this counter holds back at the front of its service's queue.
+
+        Without ``code``, the ticket it held most recently.
+        """
+        c = self.counter(counter_id)
+        with self.store.transaction() as tx:
+            now = self.clock()
+            day = self._begin(tx, now)
+            held = tx.held_tickets(day, c.id)
+            if code is not None:
+                held = [t for t in held if t.code == code.strip().upper()]
+            if not held:
+                what = f"ticket {code}" if code else "any ticket"
+                raise QueueError(f"{c.name} does not hold {what}; press hold first")
+            t = held[0]
+            tx.update_ticket(
+                t.id,
+                status="waiting",
+                queue_key=self._front_key(tx, day, t, t.service),
+                counter=None,
+                called_at=None,
+                held_at=None,
+            )
+            back = tx.ticket(t.id)
+            assert back is not None
+            self._event(
+                tx,
+                events.TICKET_RETURNED,
+                now,
+                day,
+                back,
+                counter=c.id,
+                held_seconds=round(now - (t.held_at or now), 3),
+            )
+            return back
+
+    def restore(self, counter_id: int | str, code: str) -> Ticket:
+        """A skipped (no-show) ticket of today waits again, at the front of its queue."""
+        c = self.counter(counter_id)
+        with self.store.transaction() as tx:
+            now = self.clock()
+            day = self._begin(tx, now)
+            t = self._today_ticket(tx, day, code)
+            if t.status != "no_show":
+                raise QueueError(
+                    f"ticket {t.code} was not skipped (it is {STATUS_VI.get(t.status, t.status)}); "
+                    "only a no-show of today can be restored"
+                )
+            tx.update_ticket(
+                t.id,
+                status="waiting",
+                queue_key=self._front_key(tx, day, t, t.service),
+                counter=None,
+                called_at=None,
+            )
+            back = tx.ticket(t.id)
+            assert back is not None
+            self._event(tx, events.TICKET_RESTORED, now, day, back, counter=c.id)
+            return back
 
     def recall(self, counter_id: int | str) -> Ticket:
         """Call the counter's current ticket again (the display and voice repeat it)."""
@@ -320,8 +464,7 @@ class Queue:
                 )
             pos = self.cfg.queue.transfer_position
             if pos == "front":
-                first = tx.min_queue_key(day, svc.id)
-                key = min(cur.issued_at, first - 1.0) if first is not None else cur.issued_at
+                key = self._front_key(tx, day, cur, svc.id)
             elif pos == "issue_time":
                 key = cur.issued_at
             else:
@@ -361,13 +504,25 @@ class Queue:
                 raise QueueError(f"{c.name} has no called ticket to finish")
             return cur
 
-    def rate(self, counter_id: int | str, score: int) -> Ticket:
-        """Record the citizen's satisfaction (3 Rất hài lòng, 2 Hài lòng, 1 Chưa hài lòng)."""
+    def rate(self, counter_id: int | str, score: int, reason: str = "") -> Ticket:
+        """Record the citizen's satisfaction on the site's scale (``[rating] scale``).
+
+        3 levels: 3 Rất hài lòng, 2 Hài lòng, 1 Chưa hài lòng. 5 stars: 5 Rất tốt … 1 Kém,
+        stored on the 3-level scale too (``STARS_TO_LEVEL``) so reports count both alike.
+        ``reason`` is one of ``[rating] reasons`` (only at the low end of the scale).
+        """
         c = self.counter(counter_id)
-        if score not in RATINGS:
+        labels = rating_labels(self.cfg)
+        if score not in labels:
             raise UnknownName(
-                f"rating must be 1, 2 or 3 ({', '.join(f'{k} = {v}' for k, v in RATINGS.items())}), not {score}"
+                f"rating must be {', '.join(str(k) for k in sorted(labels)[:-1])} or {max(labels)} "
+                f"({', '.join(f'{k} = {v}' for k, v in labels.items())}), not {score}"
             )
+        if reason and reason not in self.cfg.rating.reasons:
+            raise UnknownName(
+                f'unknown reason "{reason}"; this site has: {", ".join(self.cfg.rating.reasons)}'
+            )
+        level = STARS_TO_LEVEL[score] if self.cfg.rating.scale == 5 else score
         with self.store.transaction() as tx:
             now = self.clock()
             day = self._begin(tx, now)
@@ -378,8 +533,13 @@ class Queue:
                 raise QueueError(f"{c.name} has no citizen to rate right now")
             if t.rating is not None:
                 raise QueueError(f"ticket {t.code} has already been rated")
-            tx.update_ticket(t.id, rating=score)
-            t.rating = score
+            tx.update_ticket(t.id, rating=level)
+            t.rating = level
+            extra: dict[str, Any] = {}
+            if self.cfg.rating.scale == 5:
+                extra["stars"] = score
+            if reason:
+                extra["reason"] = reason
             self._event(
                 tx,
                 events.TICKET_RATED,
@@ -387,8 +547,9 @@ class Queue:
                 day,
                 t,
                 counter=c.id,
-                rating=score,
-                label=RATINGS[score],
+                rating=level,
+                label=labels[score],
+                **extra,
             )
             return t
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: Ordered migrations; entry N brings the schema from version N to N+1.
 MIGRATIONS: list[str] = [
@@ -92,6 +92,19 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (day, code)
     );
     """,
+    # 2 -> 3: hold/return, the priority ratio, staff accounts (kiosk/web/).
+    """
+    ALTER TABLE tickets ADD COLUMN held_at REAL;
+    ALTER TABLE counter_state ADD COLUMN priority_run INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE staff (
+        user TEXT PRIMARY KEY,
+        salt BLOB NOT NULL,
+        hash BLOB NOT NULL,
+        params TEXT NOT NULL,
+        counters TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    """,
 ]
 
 TICKET_COLUMNS = (
@@ -114,6 +127,7 @@ TICKET_COLUMNS = (
     "print_status",
     "rating",
     "source",
+    "held_at",
 )
 
 
@@ -131,7 +145,7 @@ class Ticket:
     service: str
     first_service: str
     priority: bool
-    status: str  # waiting, called, served, no_show, expired
+    status: str  # waiting, called, held, served, no_show, expired
     queue_key: float
     issued_at: float
     called_at: float | None
@@ -142,6 +156,7 @@ class Ticket:
     print_status: str  # pending, printed, failed, not_printed (left to `kiosk print`)
     rating: int | None
     source: str
+    held_at: float | None = None
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> Ticket:
@@ -299,6 +314,39 @@ class Tx:
         ).fetchone()
         return Ticket.from_row(row) if row else None
 
+    def next_waiting_ordinary(self, day: str, services: Sequence[str]) -> Ticket | None:
+        """The oldest ordinary (not priority) ticket waiting for ``services``."""
+        marks = ", ".join("?" for _ in services)
+        row = self.c.execute(
+            f"{_SELECT_TICKET} WHERE day = ? AND status = 'waiting' AND priority = 0 "
+            f"AND service IN ({marks}) ORDER BY queue_key, id LIMIT 1",
+            (day, *services),
+        ).fetchone()
+        return Ticket.from_row(row) if row else None
+
+    def waiting_tickets(self, day: str, services: Sequence[str]) -> list[Ticket]:
+        """Tickets waiting for ``services`` in calling order (priority first, then queue key)."""
+        marks = ", ".join("?" for _ in services)
+        return [
+            Ticket.from_row(r)
+            for r in self.c.execute(
+                f"{_SELECT_TICKET} WHERE day = ? AND status = 'waiting' AND service IN ({marks}) "
+                "ORDER BY priority DESC, queue_key, id",
+                (day, *services),
+            )
+        ]
+
+    def held_tickets(self, day: str, counter: int) -> list[Ticket]:
+        """Tickets a counter has on hold, the most recently held first."""
+        return [
+            Ticket.from_row(r)
+            for r in self.c.execute(
+                f"{_SELECT_TICKET} WHERE day = ? AND status = 'held' AND counter = ? "
+                "ORDER BY held_at DESC, id DESC",
+                (day, counter),
+            )
+        ]
+
     def count_waiting(self, day: str, service: str, priority_only: bool = False) -> int:
         """Tickets of ``service`` waiting on ``day`` (only priority ones if asked)."""
         sql = "SELECT COUNT(*) FROM tickets WHERE day = ? AND status = 'waiting' AND service = ?"
@@ -383,6 +431,49 @@ class Tx:
             "current_ticket = excluded.current_ticket, last_ticket = excluded.last_ticket",
             (counter, int(vals["is_open"]), vals["current_ticket"], vals["last_ticket"]),
         )
+
+    def priority_run(self, counter: int) -> int:
+        """Priority tickets this counter has called in a row (for ``[queue] priority_ratio``)."""
+        row = self.c.execute(
+            "SELECT priority_run FROM counter_state WHERE counter = ?", (counter,)
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def set_priority_run(self, counter: int, run: int) -> None:
+        self.set_counter_state(counter)  # makes sure the row exists
+        self.c.execute(
+            "UPDATE counter_state SET priority_run = ? WHERE counter = ?", (run, counter)
+        )
+
+    # -- staff accounts (hashes only; kiosk/web/auth.py makes and checks them)
+    def staff(self, user: str) -> tuple[bytes, bytes, str, list[int]] | None:
+        """(salt, hash, params, counters) of one account, or None."""
+        row = self.c.execute(
+            "SELECT salt, hash, params, counters FROM staff WHERE user = ?", (user,)
+        ).fetchone()
+        if row is None:
+            return None
+        return bytes(row[0]), bytes(row[1]), row[2], [int(c) for c in json.loads(row[3])]
+
+    def staff_list(self) -> list[tuple[str, list[int], float]]:
+        """(user, counters, created_at) of every account, by name."""
+        return [
+            (r[0], [int(c) for c in json.loads(r[1])], r[2])
+            for r in self.c.execute("SELECT user, counters, created_at FROM staff ORDER BY user")
+        ]
+
+    def put_staff(
+        self, user: str, salt: bytes, hash: bytes, params: str, counters: Sequence[int], at: float
+    ) -> None:
+        self.c.execute(
+            "INSERT INTO staff(user, salt, hash, params, counters, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(user) DO UPDATE SET salt = excluded.salt, "
+            "hash = excluded.hash, params = excluded.params, counters = excluded.counters",
+            (user, salt, hash, params, json.dumps(list(counters)), at),
+        )
+
+    def remove_staff(self, user: str) -> bool:
+        return self.c.execute("DELETE FROM staff WHERE user = ?", (user,)).rowcount > 0
 
     # -- events
     def append_event(
