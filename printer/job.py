@@ -88,15 +88,21 @@ def info_from_ticket(
     ahead: int | None = None,
     wait_minutes: int | None = None,
     reprint_at: datetime | None = None,
+    qr_template: str | None = None,
+    token: str = "",
 ) -> TicketInfo:
-    """The printable facts of a stored ticket (``kiosk.core.store.Ticket``)."""
+    """The printable facts of a stored ticket (``kiosk.core.store.Ticket``).
+
+    ``qr_template`` overrides ``[printer] qr_url`` (the kiosk passes the ticket's phone
+    page when ``[web]`` is on); ``token`` fills its ``{token}`` placeholder.
+    """
     try:
         svc = cfg.service(ticket.service)
         name, name_en = svc.name, svc.name_en
     except KeyError:
         # The service was removed from the site file after this ticket was issued.
         name, name_en = ticket.service, ""
-    template = str(cfg.printer.qr_url or "")
+    template = qr_template if qr_template is not None else str(cfg.printer.qr_url or "")
     qr = (
         template.format(
             code=ticket.code,
@@ -104,6 +110,7 @@ def info_from_ticket(
             service=ticket.service,
             number=ticket.number,
             site=cfg.site.id,
+            token=token,
         )
         if template
         else ""

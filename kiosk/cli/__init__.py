@@ -21,7 +21,7 @@ import traceback
 from collections.abc import Sequence
 
 from kiosk import __version__
-from kiosk.cli import doctor, office, printing, queue_cmds, receiver, run, sim
+from kiosk.cli import doctor, office, printing, queue_cmds, receiver, run, sim, staff
 from kiosk.cli.common import (
     EXIT_INTERNAL,
     EXIT_OK,
@@ -58,6 +58,7 @@ GROUPS = (
     sim.register,  # kiosk sim (simulator)
     doctor.register,  # kiosk doctor, kiosk backup (deployment)
     printing.register,  # kiosk print, print-test, ticket-preview (printer/)
+    staff.register,  # kiosk staff add/list/remove (web accounts)
 )
 
 

@@ -70,7 +70,14 @@ def cmd_print(args: argparse.Namespace) -> int:
         )
     tp = _printer(args, cfg)
     now = datetime.fromtimestamp(q.clock(), cfg.tz)
-    ok, detail, before, after = _send(tp, info_from_ticket(cfg, t, reprint_at=now))
+    from kiosk.core.tokens import load_secret, qr_template, secret_path, ticket_token
+
+    template = qr_template(cfg)
+    token = ""
+    if "{token}" in template:
+        token = ticket_token(load_secret(secret_path(cfg, q.store.path)), t.day, t.code, t.id)
+    info = info_from_ticket(cfg, t, reprint_at=now, qr_template=template, token=token)
+    ok, detail, before, after = _send(tp, info)
     q.record_print(t.id, ok, detail or "reprinted by kiosk print")
     data = {"code": t.code, "printed": ok, "detail": detail, "before": before, "after": after}
     if ok:

@@ -12,8 +12,12 @@ implement again (row locks for numbering, LISTEN/NOTIFY for wake-ups).
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
+import secrets
+import socket
 import sqlite3
 import threading
 import time
@@ -715,12 +719,94 @@ class Tx:
         return str(self.c.execute("PRAGMA integrity_check").fetchone()[0])
 
 
+class Wakeup:
+    """Cross-process wake-ups without polling: one datagram socket per waiting process.
+
+    Every process that waits for events binds a unix datagram socket in a folder
+    beside the store (``queue.db.wake/``). A process that commits events sends one
+    empty datagram to every socket there (about 10 µs each); the waiting process's
+    thread sleeps in ``recv()`` and wakes the waiters at once. An idle kiosk thus
+    makes no wake-ups at all, where the former ``PRAGMA data_version`` check ran 4
+    times a second. Sockets of processes that died are removed by the next sender
+    (``ECONNREFUSED``). This is the SQLite stand-in for PostgreSQL's LISTEN/NOTIFY.
+
+    Paths too long for a socket address (108 bytes) are reached through
+    ``/proc/self/fd/N/``, an open handle on the folder.
+    """
+
+    SUFFIX = ".wake"
+
+    def __init__(self, db_path: Path):
+        self.dir = Path(str(db_path) + self.SUFFIX)
+        self._dirfd: int | None = None
+        self.sock: socket.socket | None = None
+        self.name: str | None = None
+
+    def _addr(self, name: str) -> str:
+        full = str(self.dir / name)
+        if len(full.encode()) < 100:
+            return full
+        if self._dirfd is None:
+            self._dirfd = os.open(self.dir, os.O_RDONLY | os.O_DIRECTORY)
+        return f"/proc/self/fd/{self._dirfd}/{name}"
+
+    def listen(self) -> socket.socket:
+        """Bind this process's socket (before the caller checks for news, so none is missed)."""
+        self.dir.mkdir(exist_ok=True)
+        name = f"{os.getpid()}-{secrets.token_hex(4)}.sock"
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            sock.bind(self._addr(name))
+        except OSError:
+            sock.close()
+            raise
+        self.sock, self.name = sock, name
+        return sock
+
+    def send(self) -> None:
+        """Wake every other waiting process; never blocks, never fails the commit."""
+        try:
+            names = os.listdir(self.dir)
+        except OSError:
+            return  # nobody has ever waited on this store
+        if not names:
+            return
+        out = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        out.setblocking(False)
+        try:
+            for name in names:
+                if name == self.name or not name.endswith(".sock"):
+                    continue
+                try:
+                    out.sendto(b"", self._addr(name))
+                except OSError as e:
+                    if e.errno in (errno.ECONNREFUSED, errno.ENOENT):
+                        with contextlib.suppress(OSError):  # its process is gone
+                            os.unlink(self.dir / name)
+                    # EAGAIN: its queue is full, so it has a wake-up pending anyway.
+        finally:
+            out.close()
+
+    def close(self) -> None:
+        if self.sock is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.dir / str(self.name))
+            with contextlib.suppress(OSError):
+                # Wakes our own reader out of recv() so its thread ends.
+                self.sock.shutdown(socket.SHUT_RDWR)
+            self.sock.close()
+            self.sock = None
+        if self._dirfd is not None:
+            os.close(self._dirfd)
+            self._dirfd = None
+
+
 class Store:
     """One SQLite database; safe to share between the threads of one process.
 
     Several processes may open the same file: numbering is serialised by
-    ``BEGIN IMMEDIATE`` and each process notices the others' commits through
-    ``PRAGMA data_version`` in :meth:`wait_for_events`.
+    ``BEGIN IMMEDIATE`` and each process's commits wake the others' waiters
+    through :class:`Wakeup` (no polling; see :meth:`wait_for_events`).
     """
 
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout_ms: int = 10000):
@@ -754,7 +840,11 @@ class Store:
         self._closed = False
         self._generation = 0
         self._watcher: threading.Thread | None = None
-        #: Seconds between checks for other processes' commits.
+        self._wake = Wakeup(self.path) if str(path) != ":memory:" else None
+        #: How the watcher learns of other processes' commits: "socket" (no polling) or,
+        #: when the wake-up folder cannot be used, "poll" (``PRAGMA data_version``).
+        self.watch_mode = ""
+        #: Seconds between ``data_version`` checks, used only in "poll" mode.
         self.watch_interval = 0.25
         self._migrate()
 
@@ -765,6 +855,8 @@ class Store:
             if not self._closed:
                 self._closed = True
                 self.conn.close()
+                if self._wake is not None:
+                    self._wake.close()
         with self._cond:
             self._cond.notify_all()
 
@@ -825,6 +917,8 @@ class Store:
                 raise
         if tx.appended:
             self.notify()
+            if self._wake is not None:
+                self._wake.send()
 
     def _explain(self, e: sqlite3.Error) -> StoreError:
         msg = str(e)
@@ -885,12 +979,13 @@ class Store:
         """Block until an event newer than ``after_seq`` exists, or ``timeout`` passes.
 
         Commits in this process wake the waiter at once (a condition variable).
-        Commits by other processes are noticed by one watcher thread per store,
-        which reads ``PRAGMA data_version`` (a few microseconds) every
-        ``watch_interval`` seconds and wakes every waiter on a change, so many
-        idle consumers cost one small wake-up, not one each. ``poll`` lowers
-        that interval for this store. Setting ``stop`` (and calling
-        :meth:`notify`) ends the wait early.
+        Commits by other processes arrive as a datagram (:class:`Wakeup`) that one
+        watcher thread per store, asleep in ``recv()``, turns into a wake-up of
+        every waiter: no polling, however many consumers wait. Only if the
+        wake-up folder cannot be made (read-only disk) does the watcher fall back
+        to reading ``PRAGMA data_version`` every ``watch_interval`` seconds, which
+        ``poll`` lowers. Setting ``stop`` (and calling :meth:`notify`) ends the
+        wait early.
         """
         if poll is not None and poll < self.watch_interval:
             self.watch_interval = poll
@@ -920,11 +1015,35 @@ class Store:
         with self._cond:
             if self._watcher is not None or self._closed:
                 return
-            self._watcher = threading.Thread(target=self._watch, name="store-watch", daemon=True)
+            target = self._watch
+            if self._wake is not None:
+                try:
+                    sock = self._wake.listen()
+                except OSError:
+                    pass
+                else:
+                    self.watch_mode = "socket"
+                    self._watcher = threading.Thread(
+                        target=self._receive, args=(sock,), name="store-wake", daemon=True
+                    )
+            if self._watcher is None:
+                self.watch_mode = "poll"
+                self._watcher = threading.Thread(target=target, name="store-watch", daemon=True)
         self._watcher.start()
 
+    def _receive(self, sock: socket.socket) -> None:
+        """Turn other processes' wake-up datagrams into wake-ups of this store's waiters."""
+        while not self._closed:
+            try:
+                sock.recv(16)
+            except OSError:
+                return  # closed under us
+            if self._closed:
+                return
+            self.notify()
+
     def _watch(self) -> None:
-        """Turn other processes' commits into wake-ups (see :meth:`wait_for_events`)."""
+        """Fallback: notice other processes' commits by ``PRAGMA data_version``."""
         try:
             version = self.data_version()
             while not self._closed:

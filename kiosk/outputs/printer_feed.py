@@ -36,6 +36,7 @@ from kiosk.core.config import Config
 from kiosk.core.consumer import Consumer
 from kiosk.core.queue import Queue
 from kiosk.core.store import Event, Store, StoreError, Ticket
+from kiosk.core.tokens import load_secret, qr_template, secret_path, ticket_token
 from printer.connection import Link, PrinterFault, open_link
 from printer.job import TicketPrinter, info_from_ticket, layout_from_config
 from printer.status import FAULTS, Status
@@ -99,6 +100,9 @@ class PrinterConsumer(Consumer):
             int(cfg.printer.feed_lines),
         )
         self.monotonic = monotonic
+        #: The QR's URL template: [printer] qr_url, or the phone page when [web] is on.
+        self.qr_template = qr_template(cfg)
+        self._secret: bytes | None = None
         self.status_interval = float(cfg.printer.status_seconds)
         #: The state last written as a printer_status event (from the store at start).
         last = recorded_status(queue.store)
@@ -166,6 +170,14 @@ class PrinterConsumer(Consumer):
         p = event.payload
         self.print_ticket(t, p.get("ahead"), p.get("wait_minutes"))
 
+    def _token(self, t: Ticket) -> str:
+        """The ticket page's token, when the QR template asks for one."""
+        if "{token}" not in self.qr_template:
+            return ""
+        if self._secret is None:
+            self._secret = load_secret(secret_path(self.queue.cfg, self.queue.store.path))
+        return ticket_token(self._secret, t.day, t.code, t.id)
+
     def print_ticket(
         self,
         t: Ticket,
@@ -179,7 +191,9 @@ class PrinterConsumer(Consumer):
         cfg = self.queue.cfg
         at = datetime.fromtimestamp(self.queue.clock(), cfg.tz) if reprint else None
         try:
-            info = info_from_ticket(cfg, t, ahead, wait_minutes, at)
+            info = info_from_ticket(
+                cfg, t, ahead, wait_minutes, at, self.qr_template, self._token(t)
+            )
             before = self.check()
             if before.fault:
                 raise PrinterFault(before.state, before.detail)
