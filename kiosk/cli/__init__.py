@@ -21,7 +21,7 @@ import traceback
 from collections.abc import Sequence
 
 from kiosk import __version__
-from kiosk.cli import doctor, office, printing, queue_cmds, receiver, run, sim, staff
+from kiosk.cli import doctor, office, printing, queue_cmds, receiver, run, sim, staff, web
 from kiosk.cli.common import (
     EXIT_INTERNAL,
     EXIT_OK,
@@ -59,6 +59,7 @@ GROUPS = (
     doctor.register,  # kiosk doctor, kiosk backup (deployment)
     printing.register,  # kiosk print, print-test, ticket-preview (printer/)
     staff.register,  # kiosk staff add/list/remove (web accounts)
+    web.register,  # kiosk web (staff panel, JSON API, tablets, phone pages, board)
 )
 
 

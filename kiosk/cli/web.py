@@ -8,7 +8,7 @@ import argparse
 import re
 from typing import Any
 
-from kiosk.cli import EXIT_OK, UsageError, common
+from kiosk.cli.common import EXIT_OK, UsageError, common
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -25,9 +25,12 @@ def cmd_web(args: argparse.Namespace) -> int:
 
     cfg = load(args.config)
     host, port = parse_listen(args.listen or str(cfg.web.listen))
-    from kiosk.web.server import serve
+    from kiosk.web.server import ListenError, serve
 
-    serve(cfg, args.db or cfg.storage.path, host, port)
+    try:
+        serve(cfg, args.db or cfg.storage.path, host, port)
+    except ListenError as e:
+        raise UsageError(str(e)) from None
     return EXIT_OK
 
 

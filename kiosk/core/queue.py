@@ -269,6 +269,7 @@ class Queue:
         cur = self._current(tx, c)
         if cur is not None:
             tx.update_ticket(cur.id, status="served", served_at=now)
+            cur.status, cur.served_at = "served", now
             self._event(
                 tx,
                 events.TICKET_SERVED,
@@ -504,12 +505,17 @@ class Queue:
                 raise QueueError(f"{c.name} has no called ticket to finish")
             return cur
 
-    def rate(self, counter_id: int | str, score: int, reason: str = "") -> Ticket:
+    def rate(
+        self, counter_id: int | str, score: int, reason: str = "", code: str | None = None
+    ) -> Ticket:
         """Record the citizen's satisfaction on the site's scale (``[rating] scale``).
 
         3 levels: 3 Rất hài lòng, 2 Hài lòng, 1 Chưa hài lòng. 5 stars: 5 Rất tốt … 1 Kém,
         stored on the 3-level scale too (``STARS_TO_LEVEL``) so reports count both alike.
         ``reason`` is one of ``[rating] reasons`` (only at the low end of the scale).
+        ``code`` names the ticket (the counter tablet rates the citizen it showed, even
+        if the clerk has already called the next one); by default the counter's
+        current or last ticket.
         """
         c = self.counter(counter_id)
         labels = rating_labels(self.cfg)
@@ -529,6 +535,10 @@ class Queue:
             _, current, last = tx.counter_state(c.id)
             tid = current if current is not None else last
             t = tx.ticket(tid) if tid is not None else None
+            if code is not None:
+                t = tx.ticket_by_code(day, code.strip().upper())
+                if t is not None and t.counter != c.id:
+                    t = None
             if t is None or t.status not in ("called", "served"):
                 raise QueueError(f"{c.name} has no citizen to rate right now")
             if t.rating is not None:

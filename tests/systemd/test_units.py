@@ -19,7 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 UNITS_DIR = ROOT / "systemd"
-SERVICES = ["kiosk.service", "hall-display.service", "kiosk-backup.service"]
+SERVICES = ["kiosk.service", "hall-display.service", "kiosk-backup.service", "kiosk-web.service"]
 UNITS = [*SERVICES, "kiosk-backup.timer"]
 VENV_BIN = "/opt/kiosk/venv/bin"
 
