@@ -145,6 +145,7 @@ def routes(web: Web) -> list[Route]:
             "user": s.user,
             "counter_id": counter,
             "tablet_key": web.sessions.tablet_key(counter),
+            "now_ts": web.clock(),
         }
 
     async def panel(request: Request) -> Response:
@@ -205,6 +206,7 @@ def routes(web: Web) -> list[Route]:
 
         def view(snap: Snapshot) -> dict[str, Any]:
             ctx["view"] = snap.counter_view(cfg, guard)
+            ctx["now_ts"] = web.clock()
             return {"html": template.render(ctx), "seq": snap.seq}
 
         return stream(web, view, "panel")
