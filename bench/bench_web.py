@@ -9,7 +9,6 @@ this process's display link → CALL frame written.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import subprocess

@@ -1000,9 +1000,7 @@ def _printer_problems(sec: Mapping[str, Any], where: Callable[[str], str]) -> li
     qr = sec.get("qr_url")
     if isinstance(qr, str) and qr:
         try:
-            qr.format(
-                code="A001", day="2026-01-02", service="s", number=1, site="site", token="t"
-            )
+            qr.format(code="A001", day="2026-01-02", service="s", number=1, site="site", token="t")
         except (KeyError, IndexError, ValueError) as e:
             out.append(
                 f"{where('printer.qr_url')}printer.qr_url: unknown placeholder {e}; "

@@ -42,7 +42,7 @@ from kiosk.core.store import Event, StoreError, Ticket, Tx
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 CHANNEL = "kiosk_events"
 
 #: Ordered migrations (entry N brings the schema from N to N+1), the same tables as
@@ -114,6 +114,19 @@ MIGRATIONS: list[str] = [
         ticket_id BIGINT,
         fetched_at DOUBLE PRECISION NOT NULL,
         PRIMARY KEY (day, code)
+    );
+    """,
+    # 2 -> 3: hold/return, the priority ratio, staff accounts (kiosk/web/).
+    """
+    ALTER TABLE tickets ADD COLUMN held_at DOUBLE PRECISION;
+    ALTER TABLE counter_state ADD COLUMN priority_run INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE staff (
+        login TEXT PRIMARY KEY,
+        salt BYTEA NOT NULL,
+        hash BYTEA NOT NULL,
+        params TEXT NOT NULL,
+        counters TEXT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL
     );
     """,
 ]

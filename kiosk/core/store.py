@@ -101,7 +101,7 @@ MIGRATIONS: list[str] = [
     ALTER TABLE tickets ADD COLUMN held_at REAL;
     ALTER TABLE counter_state ADD COLUMN priority_run INTEGER NOT NULL DEFAULT 0;
     CREATE TABLE staff (
-        user TEXT PRIMARY KEY,
+        login TEXT PRIMARY KEY,
         salt BLOB NOT NULL,
         hash BLOB NOT NULL,
         params TEXT NOT NULL,
@@ -453,7 +453,7 @@ class Tx:
     def staff(self, user: str) -> tuple[bytes, bytes, str, list[int]] | None:
         """(salt, hash, params, counters) of one account, or None."""
         row = self.c.execute(
-            "SELECT salt, hash, params, counters FROM staff WHERE user = ?", (user,)
+            "SELECT salt, hash, params, counters FROM staff WHERE login = ?", (user,)
         ).fetchone()
         if row is None:
             return None
@@ -463,21 +463,21 @@ class Tx:
         """(user, counters, created_at) of every account, by name."""
         return [
             (r[0], [int(c) for c in json.loads(r[1])], r[2])
-            for r in self.c.execute("SELECT user, counters, created_at FROM staff ORDER BY user")
+            for r in self.c.execute("SELECT login, counters, created_at FROM staff ORDER BY login")
         ]
 
     def put_staff(
         self, user: str, salt: bytes, hash: bytes, params: str, counters: Sequence[int], at: float
     ) -> None:
         self.c.execute(
-            "INSERT INTO staff(user, salt, hash, params, counters, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(user) DO UPDATE SET salt = excluded.salt, "
+            "INSERT INTO staff(login, salt, hash, params, counters, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(login) DO UPDATE SET salt = excluded.salt, "
             "hash = excluded.hash, params = excluded.params, counters = excluded.counters",
             (user, salt, hash, params, json.dumps(list(counters)), at),
         )
 
     def remove_staff(self, user: str) -> bool:
-        return self.c.execute("DELETE FROM staff WHERE user = ?", (user,)).rowcount > 0
+        return self.c.execute("DELETE FROM staff WHERE login = ?", (user,)).rowcount > 0
 
     # -- events
     def append_event(

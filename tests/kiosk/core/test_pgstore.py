@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.core.config import Config
-from kiosk.core.pgstore import PgStore, redact
+from kiosk.core.pgstore import SCHEMA_VERSION, PgStore, redact
 from kiosk.core.queue import Queue
 from kiosk.core.store import StoreError
 from tests.conftest import EXAMPLE
@@ -181,7 +181,7 @@ def test_a_kiosk_killed_while_issuing_leaves_no_gap_and_no_duplicate(db_url: str
 
 
 def test_schema_is_migrated_once_and_a_newer_one_is_refused(pgstore: PgStore, db_url: str):
-    assert pgstore.schema_version == 2
+    assert pgstore.schema_version == SCHEMA_VERSION
     with pgstore.transaction() as tx:
         tx.set_meta("schema_version", "99")
     with pytest.raises(StoreError, match="newer kiosk version"):

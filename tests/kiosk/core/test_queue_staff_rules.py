@@ -7,7 +7,9 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,6 +17,19 @@ from kiosk.core.config import Config, load, parse
 from kiosk.core.queue import Queue, QueueError, UnknownName
 from kiosk.core.store import Store
 from tests.conftest import EXAMPLE, Clock
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """Every rule here is proven on both stores: SQLite and PostgreSQL (a real server)."""
+    if request.param == "sqlite":
+        s: Any = Store(tmp_path / "queue.db")
+    else:
+        from kiosk.core.pgstore import PgStore
+
+        s = PgStore(request.getfixturevalue("db_url"))
+    yield s
+    s.close()
 
 
 def variant(changes: dict[str, str]) -> Config:
