@@ -444,6 +444,7 @@ class Tx:
         return int(row[0]) if row else 0
 
     def set_priority_run(self, counter: int, run: int) -> None:
+        """Record how many priority tickets this counter has called in a row."""
         self.set_counter_state(counter)  # makes sure the row exists
         self.c.execute(
             "UPDATE counter_state SET priority_run = ? WHERE counter = ?", (run, counter)
@@ -469,6 +470,7 @@ class Tx:
     def put_staff(
         self, user: str, salt: bytes, hash: bytes, params: str, counters: Sequence[int], at: float
     ) -> None:
+        """Create an account or replace its hash and counters (kiosk staff add)."""
         self.c.execute(
             "INSERT INTO staff(login, salt, hash, params, counters, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(login) DO UPDATE SET salt = excluded.salt, "
@@ -477,6 +479,7 @@ class Tx:
         )
 
     def remove_staff(self, user: str) -> bool:
+        """Delete an account; False when there was none."""
         return self.c.execute("DELETE FROM staff WHERE login = ?", (user,)).rowcount > 0
 
     # -- events
