@@ -61,7 +61,8 @@ class App:
 
     def __init__(self, opts: Options) -> None:
         self.opts = opts
-        self.state = HallState()
+        # A counter display (address N) keeps only counter N's number and calls.
+        self.state = HallState(counter=opts.address or None)
         self.wake = threading.Event()
         self.stopping = threading.Event()
         self.announcer = Announcer(

@@ -1,13 +1,15 @@
-"""The display end of the link: reads frames, acknowledges them, applies them, sends heartbeats.
+"""The display end of the link: reads frames, applies their items, answers when spoken to.
 
 One thread owns the serial port: it reads with a short timeout (a real sleep in
-``select``, not a busy poll), answers every sequenced frame addressed to this
-display with an ACK (or a NAK when it was damaged), and sends a STATUS heartbeat
-every :data:`~display.protocol.HEARTBEAT_S`. When no valid frame has arrived for
-:data:`~display.protocol.LINK_TIMEOUT_S` the link is marked lost (the screen shows
-"Mất kết nối" and keeps the last state) and the next heartbeats ask the kiosk for
-a full snapshot. A port that disappears (USB adapter unplugged) is reopened with
-a growing delay.
+``select``, not a busy poll) and applies every item from the kiosk addressed to
+the hall (0), to everyone (255) or to this display — so a counter display on the
+hall display's line keeps its own counter's number without ever transmitting.
+It answers only frames addressed to its own address: an ACK once an item is
+applied (a NAK when a frame was damaged), a STATUS to each PING. When no valid
+frame has arrived for :data:`~display.protocol.LINK_TIMEOUT_S` the link is marked
+lost (the screen shows "Mất kết nối" and keeps the last state, and the kiosk's
+record of it stays valid: only what changed is sent after the fault). A port that
+disappears (USB adapter unplugged) is reopened with a growing delay.
 """
 
 from __future__ import annotations
@@ -55,9 +57,10 @@ class Receiver:
         self._thread: threading.Thread | None = None
         self._ser: Any = None
         self.decoder = p.FrameDecoder()
-        self.need_snapshot = True
         self.last_seq: int | None = None
         self.last_rx = 0.0
+        #: When a frame addressed to this display last arrived: it is being driven.
+        self.last_addressed = 0.0
         self.last_tx = 0.0
         self.started = time.monotonic()
         self.stats = {"applied": 0, "duplicates": 0, "naks": 0, "reopens": 0, "bad_payload": 0}
@@ -113,7 +116,6 @@ class Receiver:
 
     def _serve(self) -> None:
         ser = self._ser
-        self._send_status()
         while not self._stop.is_set():
             data = ser.read(ser.in_waiting or 1)
             now = time.monotonic()
@@ -121,19 +123,20 @@ class Receiver:
                 for item in self.decoder.feed(data):
                     self.handle(item, now)
             self._link_check(now)
-            if now - self.last_tx >= p.HEARTBEAT_S:
-                self._send_status()
 
     # -- protocol
     def _link_check(self, now: float) -> None:
         up = self.last_rx > 0 and now - self.last_rx < p.LINK_TIMEOUT_S
         if not up and self.state.link_up:
             log.warning("no frame from the kiosk for %.1f s: link lost", p.LINK_TIMEOUT_S)
-            # Whatever happened meanwhile, the kiosk's full state is the way back.
-            self.need_snapshot = True
         if up != self.state.link_up:
             self.state.set_link(up)
             self.on_change()
+
+    @property
+    def need_session(self) -> bool:
+        """Whether the kiosk has yet to begin a session with this display (after boot)."""
+        return self.state.session == 0
 
     def _write(self, frame: p.Frame) -> None:
         if self._ser is None:
@@ -142,71 +145,59 @@ class Receiver:
         self.last_tx = time.monotonic()
 
     def _send_status(self) -> None:
-        st = p.Status(
-            self.need_snapshot,
-            self.last_seq or 0,
-            int(time.monotonic() - self.started),
-        )
+        st = p.Status(self.state.session, self.last_seq or 0, int(time.monotonic() - self.started))
         self._write(p.Frame(p.T_STATUS, 0, self.address, st.encode()))
 
     def _reply(self, type: int, seq: int, payload: bytes = b"") -> None:
         self._write(p.Frame(type, seq, self.address, payload))
 
     def handle(self, item: p.Frame | p.BadFrame, now: float) -> None:
-        """Act on one decoded item: ACK, NAK, apply, or ignore."""
+        """Act on one decoded item: apply, ACK, NAK, or ignore."""
         if isinstance(item, p.BadFrame):
-            # We cannot know whose frame it was; a NAK makes a waiting sender resend at once.
-            self.stats["naks"] += 1
-            self._reply(p.T_NAK, self.last_seq or 0, p.encode_nak(p.NAK_CORRUPT))
+            # We cannot know whose frame it was; a NAK makes a waiting sender resend at
+            # once. Only a display being driven says so: on a shared line the others
+            # keep quiet, or their NAKs would collide.
+            if now - self.last_addressed < p.LINK_TIMEOUT_S:
+                self.stats["naks"] += 1
+                self._reply(p.T_NAK, self.last_seq or 0, p.encode_nak(p.NAK_CORRUPT))
             return
         f = item
-        broadcast = f.address == p.ADDR_BROADCAST
-        if f.address != self.address and not broadcast:
-            return  # another device's frame on a shared RS-485 line
+        if f.type in p.FROM_DISPLAY:
+            return  # another display's reply, or our own echoed: not from the kiosk
+        mine = f.address == self.address
+        if not (mine or f.address in (p.ADDR_HALL, p.ADDR_BROADCAST)):
+            return  # another counter display's own frame
         if f.version != p.VERSION:
-            if not broadcast:
+            if mine:
                 self._reply(p.T_NAK, f.seq, p.encode_nak(p.NAK_VERSION))
             return
-        if f.type in (p.T_ACK, p.T_NAK, p.T_STATUS):
-            return  # our own kind of frame echoed back: not from the kiosk
-        was_up = self.state.link_up
         self.last_rx = now
+        if mine:
+            self.last_addressed = now
         self._link_check(now)
         if f.type not in p.SEQUENCED:
-            if f.type == p.T_PING and not was_up:
-                # A kiosk (or `kiosk doctor`) that just opened the line hears us at once.
+            if f.type == p.T_PING and mine:
                 self._send_status()
             return  # PING or a type from a newer kiosk: heard, nothing else to do
-        # A snapshot is always applied (it is idempotent and starts every session);
-        # anything else with the seq we applied last is a retransmission.
-        if f.type != p.T_SNAPSHOT and f.seq == self.last_seq:
+        # A retransmission (our ACK was lost) is acknowledged again, not applied again;
+        # BEGIN always is (a kiosk that restarted may begin with any seq).
+        if mine and f.type != p.T_BEGIN and f.seq == self.last_seq:
             self.stats["duplicates"] += 1
-            if not broadcast:
-                self._reply(p.T_ACK, f.seq)
+            self._reply(p.T_ACK, f.seq)
             return
         try:
             msg = p.decode_message(f)
         except p.ProtocolError as e:
             self.stats["bad_payload"] += 1
             log.warning("frame %s seq %d: %s", f.name, f.seq, e)
-            if not broadcast:
+            if mine:
                 self._reply(p.T_NAK, f.seq, p.encode_nak(p.NAK_PAYLOAD))
             return
-        self._apply(msg)
-        self.last_seq = f.seq
+        call = self.state.apply(msg)
         self.stats["applied"] += 1
-        if not broadcast:
+        if mine:
+            self.last_seq = f.seq
             self._reply(p.T_ACK, f.seq)
+        if call is not None:
+            self.on_call(call)
         self.on_change()
-
-    def _apply(self, msg: p.Message) -> None:
-        if msg.snapshot is not None:
-            self.state.apply_snapshot(msg.snapshot)
-            self.need_snapshot = False
-        elif msg.call is not None:
-            if self.state.apply_call(msg.call):
-                self.on_call(msg.call)
-        elif msg.notice is not None:
-            self.state.apply_notice(msg.notice)
-        elif msg.clock is not None:
-            self.state.apply_clock(msg.clock)

@@ -4,16 +4,19 @@
 Each fresh ``ticket_called``/``ticket_recalled`` becomes a CALL frame that must be
 acknowledged before the cursor moves on, so a call is never lost to a cable fault;
 every other state change (issued, served, skipped, counters opened ...) marks the
-state dirty, and a full SNAPSHOT (current number per counter, waiting per service,
-recent calls, notice, clock) follows once the log is drained. A snapshot also opens
-every link session and answers every display that asks for one (after a reboot).
+state dirty, and once the log is drained the display is brought up to date with
+the state (current number per counter, waiting per service, recent calls, names,
+notice, clock).
 
 A :class:`DisplayDriver` carries those messages to hardware. :class:`SerialLink`
-speaks the native protocol (docs/display-protocol.md) over pyserial: stop-and-wait
-with sequence numbers, CRC-32, ACK/NAK, an adaptive retransmission timeout with
-bounded retries, heartbeats both ways, and reopening the port with backoff when
-the USB adapter is unplugged. Another driver (e.g. Modbus RTU LED-485 counter
-boards) implements the same four methods and runs as a second consumer.
+speaks the native protocol, version 2 (docs/display-protocol.md) over pyserial:
+the state goes as small items, each acknowledged on its own (stop-and-wait with
+sequence numbers, CRC-32, ACK/NAK, an adaptive retransmission timeout with bounded
+retries), and the link remembers what the display acknowledged in this session so
+that it sends only what changed — after a fault, progress is kept item by item.
+Heartbeats go both ways; the port is reopened with backoff when the USB adapter is
+unplugged. Another driver (e.g. Modbus RTU LED-485 counter boards) implements the
+same methods and runs as a second consumer.
 
 Everything runs in the consumer's and the driver's own threads: the UI never waits.
 """
@@ -21,6 +24,7 @@ Everything runs in the consumer's and the driver's own threads: the UI never wai
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -58,8 +62,8 @@ STATE_TYPES = (
 #: Retransmission: RFC 6298-style adaptive timeout, doubled on each timeout, bounded.
 RTO_INITIAL_S = 0.25
 RTO_MIN_S = 0.05
-RTO_MAX_S = 2.0
-MAX_RETRIES = 5
+RTO_MAX_S = 1.0
+MAX_RETRIES = 8
 REOPEN_MIN_S = 0.25
 REOPEN_MAX_S = 5.0
 #: The reader's longest sleep when nothing arrives. It sleeps until the next heartbeat
@@ -84,8 +88,11 @@ class DisplayDriver:
         raise NotImplementedError
 
     def wants_snapshot(self) -> bool:
-        """Whether the display needs the full state before anything else."""
+        """Whether the display needs the whole state sent (it rebooted, the port reopened)."""
         return False
+
+    def begin_again(self) -> None:
+        """Send the whole state again from the next sync on (a new business day)."""
 
     def poll(self) -> None:
         """Housekeeping between events (open the port, notice link changes); never raises."""
@@ -94,8 +101,13 @@ class DisplayDriver:
         """Show and announce a call; returns once the display has it, else raises LinkDown."""
         raise NotImplementedError
 
-    def send_snapshot(self, snap: p.Snapshot) -> None:
-        """Replace the display's whole state; raises LinkDown."""
+    def send_snapshot(
+        self, snap: p.Snapshot, interrupt: Callable[[], bool] = lambda: False
+    ) -> bool:
+        """Bring the display to ``snap``; False when ``interrupt()`` said stop first.
+
+        Raises LinkDown when the display cannot be reached; what it already has stays.
+        """
         raise NotImplementedError
 
     def close(self) -> None:
@@ -131,10 +143,19 @@ class SerialLink(DisplayDriver):
         self._open_delay = REOPEN_MIN_S
         self._seq = 0
         self._awaiting: int | None = None
+        self._awaiting_type: int | None = None
         self._reply: str | None = None  # "ack" or "nak" for the frame in flight
-        self._need_snapshot = True
+        # Session (docs/display-protocol.md §6): random per kiosk process, so that a
+        # display still holding a session of an earlier run says so in its STATUS.
+        self.session = random.randint(1, 0xFFFF)
+        #: The display acknowledged our BEGIN and has not named another session since.
+        self._in_session = False
+        #: Payload of every item the display acknowledged in this session, by key.
+        self._acked: dict[p.Key, bytes] = {}
+        self._refreshed = self._full_refreshed = self._clock_sent = 0.0
         self._last_heard = 0.0
-        self._last_tx = 0.0
+        self._last_ack = 0.0
+        self._last_ping = 0.0
         self._up = False
         self.port_error: str | None = None
         self.srtt: float | None = None
@@ -148,7 +169,11 @@ class SerialLink(DisplayDriver):
             "failures": 0,
             "reopens": 0,
             "bad_frames": 0,
+            "sessions": 0,
+            "items": 0,
         }
+        #: Items sent by kind ("counter", "site", ...), for tests and the debug log.
+        self.items_by_kind: dict[str, int] = {}
 
     # -- port
     def _ensure_open(self) -> None:
@@ -175,13 +200,14 @@ class SerialLink(DisplayDriver):
         self._open_delay = REOPEN_MIN_S
         self.port_error = None
         self._ser = ser
-        self._need_snapshot = True
+        # A session outlives a reopened port: the display's first STATUS (awaited before
+        # anything is sent) says whether it still holds ours.
         self._stop.clear()
         self._reader = threading.Thread(
             target=self._read_loop, args=(ser,), name="display-link-reader", daemon=True
         )
         self._reader.start()
-        self._write(p.Frame(p.T_PING, 0, self.address))
+        self._ping()
 
     def _drop_port(self, ser: Any, why: str) -> None:
         with self._lock:
@@ -223,18 +249,21 @@ class SerialLink(DisplayDriver):
             with self._lock:
                 ser.write(data)
                 ser.flush()
-                self._last_tx = time.monotonic()
         except (serial.SerialException, OSError) as e:
             self._drop_port(ser, str(e))
             raise LinkDown(f"writing to {self.port} failed: {e}") from None
         return len(data)
+
+    def _ping(self) -> None:
+        self._last_ping = time.monotonic()
+        self._write(p.Frame(p.T_PING, 0, self.address))
 
     # -- reader thread: replies, heartbeats, link state
     def _read_loop(self, ser: Any) -> None:
         decoder = p.FrameDecoder()
         while not self._stop.is_set() and self._ser is ser:
             try:
-                due = self._last_tx + p.HEARTBEAT_S - time.monotonic()
+                due = self._last_ping + p.HEARTBEAT_S - time.monotonic()
                 ser.timeout = min(READ_TIMEOUT_S, max(READ_TIMEOUT_MIN_S, due))
                 data = ser.read(ser.in_waiting or 1)
             except (serial.SerialException, OSError, TypeError) as e:
@@ -246,9 +275,11 @@ class SerialLink(DisplayDriver):
                 self._on_item(item, now)
             if self._up and now - self._last_heard > p.LINK_TIMEOUT_S:
                 self._set_up(False, f"no heartbeat from the display for {p.LINK_TIMEOUT_S:.1f} s")
-            if now - self._last_tx >= p.HEARTBEAT_S:
+            # A PING every second even while items flow: its STATUS names the display's
+            # session, which is how a display that rebooted mid-sync is noticed.
+            if now - self._last_ping >= p.HEARTBEAT_S:
                 try:
-                    self._write(p.Frame(p.T_PING, 0, self.address))
+                    self._ping()
                 except LinkDown:
                     return
 
@@ -256,28 +287,44 @@ class SerialLink(DisplayDriver):
         if isinstance(item, p.BadFrame):
             self.stats["bad_frames"] += 1
             return
-        if item.address != self.address or item.version != p.VERSION:
+        if item.address != self.address or item.type not in p.FROM_DISPLAY:
             return  # another device on the line, or our own frames echoed
+        if item.version != p.VERSION:
+            if item.type == p.T_NAK:
+                log.warning(
+                    "the display speaks protocol version %d, this kiosk %d: update the display",
+                    item.version,
+                    p.VERSION,
+                )
+            return
         if item.type == p.T_STATUS:
             try:
                 st = p.Status.decode(item.payload)
             except p.ProtocolError:
                 return
             self._last_heard = now
-            if st.need_snapshot:
-                self._need_snapshot = True
+            # This reader sees the line in order: a STATUS that arrives after the ACK of
+            # our BEGIN was sent after the display applied it.
+            if st.session != self.session and self._in_session and self._awaiting_type != p.T_BEGIN:
+                log.info(
+                    "the display names session %d, not %d: sending it all", st.session, self.session
+                )
+                self._in_session = False
             if not self._up:
-                self._need_snapshot = True  # a new session always starts with the full state
                 self._set_up(True, "heartbeat from the display")
             return
-        if item.type in (p.T_ACK, p.T_NAK):
-            self._last_heard = now
-            with self._cond:
-                if self._awaiting is not None and (
-                    item.type == p.T_NAK or item.seq == self._awaiting
-                ):
-                    self._reply = "ack" if item.type == p.T_ACK else "nak"
-                    self._cond.notify_all()
+        self._last_heard = now
+        with self._cond:
+            if self._awaiting is None or not (item.type == p.T_NAK or item.seq == self._awaiting):
+                return
+            if item.type == p.T_ACK:
+                self._last_ack = now
+                if self._awaiting_type == p.T_BEGIN:
+                    self._in_session = True
+            elif item.payload[:1] == bytes((p.NAK_VERSION,)):
+                log.warning("the display does not speak protocol version %d: update it", p.VERSION)
+            self._reply = "ack" if item.type == p.T_ACK else "nak"
+            self._cond.notify_all()
 
     def _set_up(self, up: bool, detail: str) -> None:
         if up == self._up:
@@ -300,7 +347,10 @@ class SerialLink(DisplayDriver):
         return self._up and self._ser is not None
 
     def wants_snapshot(self) -> bool:
-        return self._need_snapshot
+        return not self._in_session
+
+    def begin_again(self) -> None:
+        self._in_session = False
 
     def poll(self) -> None:
         try:
@@ -321,19 +371,69 @@ class SerialLink(DisplayDriver):
 
     def send_call(self, call: p.Call) -> None:
         self.request(p.T_CALL, call.encode())
-
-    def send_snapshot(self, snap: p.Snapshot) -> None:
-        self.request(p.T_SNAPSHOT, snap.encode())
-        self._need_snapshot = False
+        # The display now shows the code at the counter and lists the call: no need to
+        # send those two items again.
+        for it in p.items_after_call(call):
+            self._acked[it.key] = it.payload
 
     def send_notice(self, text: str) -> None:
-        self.request(p.T_NOTICE, p.encode_notice(text))
+        for part in p.notice_parts(text):
+            self.request(p.T_NOTICE, part.encode())
+            self._acked[("notice", part.index)] = part.encode()
+
+    def send_snapshot(
+        self, snap: p.Snapshot, interrupt: Callable[[], bool] = lambda: False
+    ) -> bool:
+        """Send the items of ``snap`` the display does not have yet, most visible first."""
+        self._ensure_open()
+        if not self.is_up() and not self.wait_up(p.HEARTBEAT_S * 1.5):
+            raise LinkDown(f"the display on {self.port} does not answer (no heartbeat)")
+        if not self._in_session:
+            self._begin()
+        session = self.session
+        now = time.monotonic()
+        if now - self._full_refreshed >= p.FULL_REFRESH_S:
+            self._acked.clear()
+            self._full_refreshed = self._refreshed = now
+        elif now - self._refreshed >= p.REFRESH_S:
+            # Listening counter displays that missed a number catch up this way.
+            for key in [k for k in self._acked if k[0] in ("counter", "waiting")]:
+                del self._acked[key]
+            self._refreshed = now
+        for it in p.state_items(snap):
+            if it.key == ("clock",):
+                if it.key in self._acked and now - self._clock_sent < p.CLOCK_EVERY_S:
+                    continue
+            elif self._acked.get(it.key) == it.payload:
+                continue
+            if interrupt():
+                return False
+            self.request(it.type, it.payload)
+            if self.session != session or not self._in_session:
+                return False  # the display rebooted meanwhile: the next pass sends it all
+            self._acked[it.key] = it.payload
+            self.stats["items"] += 1
+            kind = str(it.key[0])
+            self.items_by_kind[kind] = self.items_by_kind.get(kind, 0) + 1
+            if it.key == ("clock",):
+                self._clock_sent = now
+        return True
+
+    def _begin(self) -> None:
+        """Start a session: the display will be sent everything again."""
+        self._acked.clear()
+        self.session = self.session % 0xFFFF + 1
+        self.stats["sessions"] += 1
+        self._full_refreshed = self._refreshed = time.monotonic()
+        self.request(p.T_BEGIN, p.Begin(self.session).encode())
 
     def request(self, type: int, payload: bytes) -> None:
         """Send one sequenced frame and wait for its ACK; retransmit on NAK or timeout."""
         self._ensure_open()
         if not self.is_up() and not self.wait_up(p.HEARTBEAT_S * 1.5):
             raise LinkDown(f"the display on {self.port} does not answer (no heartbeat)")
+        if type != p.T_BEGIN and not self._in_session:
+            self._begin()
         with self._send_lock:
             self._seq = (self._seq + 1) % 256
             frame = p.Frame(type, self._seq, self.address, payload)
@@ -341,6 +441,7 @@ class SerialLink(DisplayDriver):
             for attempt in range(MAX_RETRIES + 1):
                 with self._cond:
                     self._awaiting = frame.seq
+                    self._awaiting_type = type
                     self._reply = None
                 sent = time.monotonic()
                 self._write(frame)
@@ -352,7 +453,7 @@ class SerialLink(DisplayDriver):
                     self._cond.wait_for(
                         lambda: self._reply is not None or self._ser is None, timeout
                     )
-                    reply, self._awaiting = self._reply, None
+                    reply, self._awaiting, self._awaiting_type = self._reply, None, None
                 if reply == "ack":
                     if attempt == 0:  # Karn: only unambiguous samples
                         self._sample_rtt(time.monotonic() - sent - p.line_time(wire, self.baud))
@@ -365,7 +466,8 @@ class SerialLink(DisplayDriver):
                     self.stats["timeouts"] += 1
                     self.rto = min(self.rto * 2, RTO_MAX_S)
             self.stats["failures"] += 1
-            self._set_up(False, f"no acknowledgement after {MAX_RETRIES + 1} tries")
+            if time.monotonic() - self._last_ack > p.LINK_TIMEOUT_S:
+                self._set_up(False, f"no acknowledgement after {MAX_RETRIES + 1} tries")
             raise LinkDown(
                 f"the display on {self.port} did not acknowledge a {p.TYPE_NAMES[type]} frame "
                 f"after {MAX_RETRIES + 1} tries"
@@ -400,10 +502,15 @@ class DisplayLink(Consumer):
     #: Longest sleep between passes: how soon a port is reopened (its own backoff is
     #: 0.25–5 s) and a display that asks for the state while the link stays up is
     #: answered. A link coming up needs no polling: its ``display_link`` event wakes
-    #: the consumer at once, and the snapshot follows.
+    #: the consumer at once, and the state follows.
     idle_wait = 2.0
-    #: A full snapshot at least this often, whatever happens (self-healing).
-    snapshot_every_s = 60.0
+    #: The state is compared with the display's at least this often, whatever happens:
+    #: the driver then sends current numbers and waiting counts again (self-healing, and
+    #: listening counter displays catch up).
+    snapshot_every_s = p.REFRESH_S
+    #: A pass that failed on a noisy line is tried again at once this many times while
+    #: the link is up (each item already had its retransmissions), not after idle_wait.
+    pass_attempts = 5
 
     def __init__(
         self,
@@ -429,6 +536,8 @@ class DisplayLink(Consumer):
         self.notice = notice if notice is not None else cfg.notice
         self.dirty = True
         self._last_snapshot = 0.0
+        self._day: str | None = None
+        self._snapshot_day = ""
         self.skipped_stale = 0
 
     def _record_state(self, up: bool, detail: str) -> None:
@@ -460,10 +569,6 @@ class DisplayLink(Consumer):
             self.skipped_stale += 1
             log.info("not announcing %s (%.0f s old); the snapshot covers it", event.code, age)
             return
-        if self.driver.wants_snapshot():
-            # Calls from this one on are still to be sent (and announced): keep them out.
-            self.driver.send_snapshot(self.snapshot(before_seq=event.seq))
-            self._last_snapshot = time.monotonic()
         pl = event.payload
         self.driver.send_call(
             p.Call(
@@ -479,25 +584,39 @@ class DisplayLink(Consumer):
     def on_idle(self) -> None:
         self.driver.poll()
         if not self.driver.is_up():
-            return  # the first heartbeat after a fault asks for the snapshot
+            return  # the first heartbeat after a fault brings the display up to date
         due = time.monotonic() - self._last_snapshot >= self.snapshot_every_s
         if self.dirty or due or self.driver.wants_snapshot():
-            try:
-                self.driver.send_snapshot(self.snapshot())
-            except LinkDown as e:
-                log.info("snapshot not delivered: %s", e)
-                return
-            self.dirty = False
-            self._last_snapshot = time.monotonic()
+            snap, day = self.snapshot(), self._snapshot_day
+            if self._day is not None and day != self._day:
+                self.driver.begin_again()  # a new business day: yesterday's calls go
+            self._day = day
+            # New events stop the pass between two items: a call is never held up
+            # behind a catch-up on a noisy line; the next pass goes on from there.
+            done = False
+            for attempt in range(self.pass_attempts):
+                try:
+                    done = self.driver.send_snapshot(
+                        snap, interrupt=lambda: self.store.last_seq() > snap.state_id
+                    )
+                    break
+                except LinkDown as e:
+                    if attempt + 1 == self.pass_attempts or not self.driver.is_up():
+                        log.info("display not brought up to date: %s", e)
+                        return
+            if done:
+                self.dirty = False
+                self._last_snapshot = time.monotonic()
 
     # -- the state
     def snapshot(self, before_seq: int | None = None) -> p.Snapshot:
         """The whole state a display shows, from the store as it is now.
 
-        Its recent calls stop before ``before_seq``: a display never announces the
-        calls in a snapshot, so calls not yet sent as CALL frames must not be in it.
+        Its recent calls stop before ``before_seq`` (default: after the cursor): a
+        display never announces a RECENT call, so calls not yet handled must not be in it.
         """
         st = self.queue.status()
+        self._snapshot_day = str(st["day"])
         now = self.queue.clock()
         offset = datetime.fromtimestamp(now, self.queue.cfg.tz).utcoffset()
         return p.Snapshot(

@@ -34,6 +34,19 @@ class Kiosk:
                     got.append(item)
         return got
 
+    def status(self, address: int = 3) -> p.Status:
+        self.send(p.Frame(p.T_PING, 0, address))
+        (st,) = self.replies(1, types=(p.T_STATUS,))
+        return p.Status.decode(st.payload)
+
+
+def wait_open(rx: Receiver) -> None:
+    """Talk only once the display has opened its port (opening flushes what came before)."""
+    deadline = time.monotonic() + 5
+    while rx._ser is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.05)  # pyserial flushes the input right after opening
+
 
 @pytest.fixture
 def rig(tmp_path: Path) -> Iterator[tuple[Kiosk, Receiver, list[p.Call]]]:
@@ -42,8 +55,7 @@ def rig(tmp_path: Path) -> Iterator[tuple[Kiosk, Receiver, list[p.Call]]]:
         rx = Receiver(str(line.display_port), HallState(), address=3, on_call=calls.append)
         rx.start()
         k = Kiosk(line.kiosk_port)
-        # pyserial flushes input when it opens a port: talk only once the display is listening.
-        assert k.replies(1, types=(p.T_STATUS,))
+        wait_open(rx)
         yield k, rx, calls
         k.ser.close()
         rx.stop()
@@ -67,6 +79,7 @@ def test_a_call_is_acknowledged_and_a_retransmission_is_not_applied_twice(rig):
 
 def test_damaged_frames_are_nakked_and_never_applied(rig):
     k, rx, calls = rig
+    k.status()  # the display is being driven: it may NAK
     wire = bytearray(p.encode_frame(call_frame(7, "A001")))
     wire[8] ^= 0x10
     k.send(call_frame(7, "A001"), bytes(wire))
@@ -77,7 +90,7 @@ def test_damaged_frames_are_nakked_and_never_applied(rig):
 
 def test_other_versions_and_bad_payloads_are_refused_with_the_reason(rig):
     k, rx, calls = rig
-    k.send(p.Frame(p.T_CALL, 1, 3, b"", version=2))
+    k.send(p.Frame(p.T_CALL, 1, 3, b"", version=1))
     k.send(p.Frame(p.T_CALL, 2, 3, b"\x00\x03"))
     naks = k.replies(2)
     assert [(f.seq, f.payload[0]) for f in naks] == [(1, p.NAK_VERSION), (2, p.NAK_PAYLOAD)]
@@ -87,31 +100,77 @@ def test_other_versions_and_bad_payloads_are_refused_with_the_reason(rig):
 def test_frames_for_other_displays_are_ignored_and_broadcasts_applied_without_reply(rig):
     k, rx, calls = rig
     k.send(call_frame(1, "B001", address=4))
-    k.send(p.Frame(p.T_NOTICE, 2, p.ADDR_BROADCAST, p.encode_notice("Nghỉ trưa 11:30")))
+    for part in p.notice_parts("Nghỉ trưa 11:30"):
+        k.send(p.Frame(p.T_NOTICE, 2, p.ADDR_BROADCAST, part.encode()))
     assert k.replies(1, timeout=0.6) == []
     assert calls == []
     assert rx.state.view().notice == "Nghỉ trưa 11:30"
 
 
-def test_heartbeats_ask_for_a_snapshot_until_one_arrives_and_the_link_comes_up(rig):
+def test_a_display_speaks_only_when_spoken_to(rig):
     k, rx, calls = rig
-    (st,) = k.replies(1, types=(p.T_STATUS,))
-    assert st.address == 3 and p.Status.decode(st.payload).need_snapshot
-    assert not rx.state.view().link_up
-    snap = p.Snapshot(9, p.Clock(1764464400, 420), "UBND", (p.CounterState(3, "Quầy 3", "A009"),))
-    k.send(p.Frame(p.T_SNAPSHOT, 200, 3, snap.encode()))
-    k.replies(1)
-    statuses = k.replies(2, types=(p.T_STATUS,))  # the last one is after the snapshot
-    assert statuses and not p.Status.decode(statuses[-1].payload).need_snapshot
-    v = rx.state.view()
-    assert v.link_up and v.counters[0].current == "A009"
-    assert calls == []  # a snapshot is shown, never announced
-
-
-def test_a_ping_on_a_quiet_line_is_answered_at_once(rig):
-    k, rx, calls = rig
-    assert k.replies(1, types=(p.T_STATUS,))  # a regular heartbeat: the next is ~1 s away
+    time.sleep(1.5)  # longer than a heartbeat period: nothing unsolicited arrives
+    assert k.replies(1, timeout=0.3, types=(p.T_STATUS, p.T_ACK, p.T_NAK)) == []
+    k.send(p.Frame(p.T_PING, 0, 0))  # the hall display's ping: not ours, no answer
+    assert k.replies(1, timeout=0.3, types=(p.T_STATUS,)) == []
     t0 = time.monotonic()
-    k.send(p.Frame(p.T_PING, 0, 3))
-    (st,) = k.replies(1, types=(p.T_STATUS,))
-    assert time.monotonic() - t0 < 0.3 and st.address == 3
+    st = k.status(address=3)
+    assert time.monotonic() - t0 < 0.3
+    assert st.no_session and st.session == 0
+
+
+def test_begin_names_the_session_and_synced_drops_what_the_kiosk_no_longer_has(rig):
+    k, rx, calls = rig
+    s = p.Snapshot(
+        9,
+        p.Clock(1764464400, 420),
+        "UBND",
+        (p.CounterState(3, "Quầy 3", "A009"), p.CounterState(7, "Quầy 7", "B001")),
+        (p.ServiceState("hotich", "Hộ tịch", 4),),
+        (p.Call("A009", 3, "hotich", call_id=9),),
+    )
+    items = [p.Frame(p.T_BEGIN, 1, 3, p.Begin(77).encode())]
+    items += [p.Frame(it.type, 2 + i, 3, it.payload) for i, it in enumerate(p.state_items(s))]
+    for f in items:
+        k.send(f)
+        assert [r.seq for r in k.replies(1)] == [f.seq]
+    v = rx.state.view()
+    assert {c.id: c.current for c in v.counters} == {3: "A009", 7: "B001"}
+    assert v.link_up and v.state_id == 9 and v.site == "UBND"
+    assert calls == []  # recent calls are shown, never announced
+    assert k.status().session == 77
+    # Counter 7 left the site file: the next session does not send it, SYNCED drops it.
+    k.send(p.Frame(p.T_BEGIN, 100, 3, p.Begin(78).encode()))
+    k.send(p.Frame(p.T_COUNTER, 101, 3, p.CounterNow(3, "A010").encode()))
+    k.send(p.Frame(p.T_SYNCED, 102, 3, p.Synced(12).encode()))
+    assert len(k.replies(3)) == 3
+    v = rx.state.view()
+    assert {c.id: c.current for c in v.counters} == {3: "A010"}
+    assert v.services == () and v.recent == ()  # not sent since BEGIN either
+
+
+def test_a_counter_display_keeps_only_its_counter_from_the_hall_displays_items(tmp_path):
+    with PtyRelay(tmp_path) as line:
+        calls: list[p.Call] = []
+        state = HallState(counter=2)
+        rx = Receiver(str(line.display_port), state, address=2, on_call=calls.append).start()
+        k = Kiosk(line.kiosk_port)
+        try:
+            wait_open(rx)
+            for f in [
+                p.Frame(p.T_COUNTER, 1, 0, p.CounterNow(1, "A001").encode()),
+                p.Frame(p.T_COUNTER, 2, 0, p.CounterNow(2, "B004").encode()),
+                p.Frame(p.T_CALL, 3, 0, p.Call("A002", 1, call_id=5).encode()),
+            ]:
+                k.send(f)
+            assert k.replies(1, timeout=0.5, types=(p.T_ACK, p.T_NAK, p.T_STATUS)) == []
+            assert {c.id: c.current for c in state.view().counters} == {2: "B004"}
+            k.send(p.Frame(p.T_CALL, 4, 0, p.Call("B005", 2, call_id=6).encode()))
+            deadline = time.monotonic() + 3
+            while not calls and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert [c.code for c in calls] == ["B005"]
+            assert {c.id: c.current for c in state.view().counters} == {2: "B005"}
+        finally:
+            k.ser.close()
+            rx.stop()

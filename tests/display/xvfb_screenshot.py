@@ -95,7 +95,8 @@ def shoot(out: Path, width: int = 1920, height: int = 1080) -> dict:
                     doc = {}
                 if (
                     doc.get("link") == "up"
-                    and doc.get("last_calls", [{}])[0].get("code") == newest.code
+                    # Items arrive one by one: the list may still be empty.
+                    and (doc.get("last_calls") or [{}])[0].get("code") == newest.code
                 ):
                     break
                 time.sleep(0.05)
