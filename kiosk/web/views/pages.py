@@ -36,6 +36,8 @@ from kiosk.web.views.api import (
 if TYPE_CHECKING:
     from kiosk.web.app import Web
 
+#: Seconds after a citizen's service during which the tablet asks for the rating.
+RATE_SECONDS = 30.0
 #: Seconds between keep-alive comments on an idle event stream (proxies, dead phones).
 KEEPALIVE = 25.0
 
@@ -226,8 +228,11 @@ def routes(web: Web) -> list[Route]:
             return {
                 "counter": v["counter"],
                 "current": cur and {"code": cur["code"], "service_name": cur["service_name"]},
+                # Only a citizen who has just finished is asked (the tablet gives up
+                # after 30 s), not whoever was served before the tablet was switched on.
                 "rate": last
                 and last["rating"] is None
+                and web.clock() - (last["served_at"] or 0) < RATE_SECONDS
                 and {"code": last["code"], "served_at": last["served_at"]},
             }
 
