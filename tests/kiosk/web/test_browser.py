@@ -180,13 +180,17 @@ def test_every_page_fits_320_px_and_screenshots_at_phone_tablet_and_pc(
         q.issue(svc, priority=prio)
     q.call_next(1)
     q.call_next(3)
+    q.call_next(2)
+    q.finish(2)  # counter 2's tablet asks its citizen for the rating
     t = q.issue("hotich").ticket
     k = ticket_token(load_secret(secret_path(q.cfg, server.db)), t.day, t.code, t.id)
-    key = Sessions(q.cfg, load_secret(secret_path(q.cfg, server.db))).tablet_key(1)
+    sessions = Sessions(q.cfg, load_secret(secret_path(q.cfg, server.db)))
+    key, key2 = sessions.tablet_key(1), sessions.tablet_key(2)
     pages = {
         "login": "/login",
         "panel": "/counter/1/panel",
         "tablet": f"/counter/1/tablet?k={key}",
+        "tablet-rating": f"/counter/2/tablet?k={key2}",
         "ticket": f"/t/{t.day}/{t.code}?k={k}",
         "board": "/board",
     }
