@@ -1102,24 +1102,33 @@ def uplink_settings(
     return token, problems
 
 
-def listen_problem(listen: str) -> str | None:
-    """Why ``host:port`` cannot be a listening address, or None."""
+def listen_problem(
+    listen: str, example: str = "127.0.0.1:9108", any_port: bool = True
+) -> str | None:
+    """Why ``host:port`` cannot be a listening address, or None. The host is an IP
+    address (IPv6 in brackets) or ``localhost``: a name would depend on DNS at start-up.
+    Port 0 (any free port, for tests) only where ``any_port``."""
     host, _, port = listen.rpartition(":")
-    if not port.isdigit() or int(port) > 65535:
-        return f'"{listen}": the port must be a number from 1 to 65535, as in "127.0.0.1:9108"'
+    if not port.isdigit() or int(port) > 65535 or (int(port) == 0 and not any_port):
+        return f'"{listen}": the port must be a number from 1 to 65535, as in "{example}"'
     if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
         try:
-            ip_address(host)
+            if ip_address(host[1:-1]).version == 6:
+                return None
         except ValueError:
-            return f'"{listen}": [{host}] is not an IPv6 address'
-        return None
+            pass
+        return f'"{listen}": {host} is not an IPv6 address'
     if ":" in host:
         return f'"{listen}": write an IPv6 address in brackets, as in "[::1]:9108"'
-    if not re.fullmatch(
-        r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*", host
-    ):
-        return f'"{listen}": "{host}" is not an address or a host name'
+    if host == "localhost":
+        return None
+    try:
+        ip_address(host)
+    except ValueError:
+        return (
+            f'"{listen}": "{host}" is not an IP address; use "127.0.0.1:9108" (this machine '
+            'only) or "0.0.0.0:9108" (every network interface)'
+        )
     return None
 
 
@@ -1161,6 +1170,25 @@ def _office_problems(sections: dict[str, dict[str, Any]], where: Callable[[str],
     if isinstance(listen, str) and re.match(SCHEMA["metrics"]["listen"].pattern or "", listen):
         if bad := listen_problem(listen):
             out.append(f"{where('metrics.listen')}metrics.listen: {bad}")
+    # [web] (kiosk web, kiosk/web/): checked even when off, as `kiosk web` serves it anyway
+    web = sections.get("web", {})
+    listen = web.get("listen")
+    if isinstance(listen, str) and re.match(SCHEMA["web"]["listen"].pattern or "", listen):
+        if bad := listen_problem(listen, "0.0.0.0:8080", any_port=False):
+            out.append(f"{where('web.listen')}web.listen: {bad}")
+    public = web.get("public_url")
+    if isinstance(public, str) and public:
+        parts = urlsplit(public)
+        try:
+            port_ok = parts.port is None or parts.port > 0
+        except ValueError:
+            port_ok = False
+        if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
+            out.append(
+                f'{where("web.public_url")}web.public_url: "{public}" is not an address phones '
+                'can open; write it like "http://192.168.1.10:8080", or "" for this machine\'s '
+                "LAN address"
+            )
     return out
 
 

@@ -173,7 +173,8 @@ def test_enabled_bookings_without_a_usable_address_fail_check_config(
         ("127.0.0.1:99999", ["metrics.listen", "1 to 65535"]),
         ("::1:9108", ["metrics.listen", "brackets"]),
         ("[nothost]:9108", ["metrics.listen", "not an IPv6 address"]),
-        ("bad..host:9108", ["metrics.listen", "not an address or a host name"]),
+        ("kiosk.local:9108", ["metrics.listen", "not an IP address", "0.0.0.0:9108"]),
+        ("[127.0.0.1]:9108", ["metrics.listen", "not an IPv6 address"]),
     ],
 )
 def test_a_metrics_address_that_cannot_be_listened_on_fails_check_config(
@@ -188,6 +189,31 @@ def test_a_metrics_address_that_cannot_be_listened_on_fails_check_config(
 @pytest.mark.parametrize("listen", ["127.0.0.1:9108", "[::1]:9108", "0.0.0.0:80", "localhost:0"])
 def test_good_metrics_addresses_are_accepted(listen: str) -> None:
     assert parse(with_section("metrics", enabled=True, listen=listen)).metrics.listen == listen
+
+
+@pytest.mark.parametrize(
+    "keys, words",
+    [
+        ({"listen": "0.0.0.0:0"}, ["web.listen", "1 to 65535", "0.0.0.0:8080"]),
+        ({"listen": "office-pc:8080"}, ["web.listen", "not an IP address"]),
+        ({"public_url": "192.168.1.10:8080"}, ["web.public_url", "not an address phones"]),
+        ({"public_url": "http://192.168.1.10:99999"}, ["web.public_url"]),
+    ],
+)
+def test_a_web_address_kiosk_web_would_refuse_fails_check_config(
+    keys: dict[str, str], words: list[str]
+) -> None:
+    joined = "\n".join(problems_of(with_section("web", **keys)))
+    for w in words:
+        assert w in joined
+
+
+def test_the_web_listen_address_check_config_accepts_is_one_kiosk_web_takes() -> None:
+    from kiosk.cli.web import parse_listen
+
+    for listen in ("0.0.0.0:8080", "127.0.0.1:1", "[::1]:8080", "localhost:65535"):
+        cfg = parse(with_section("web", listen=listen, public_url="http://10.0.0.2:8080"))
+        assert parse_listen(cfg.web.listen)[1] > 0
 
 
 # ---------------------------------------------------------------- [storage]
