@@ -13,7 +13,7 @@ from typing import Any
 
 from kiosk.core.config import load
 from kiosk.core.queue import Queue
-from kiosk.core.store import Store
+from kiosk.core.store import open_store
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 70
 
@@ -35,10 +35,22 @@ def common(p: argparse.ArgumentParser, json_output: bool = True) -> None:
         p.add_argument("--json", action="store_true", help="print data as JSON")
 
 
-def open_queue(args: argparse.Namespace) -> Queue:
+def store_spec(args: argparse.Namespace, cfg: Any) -> str:
+    """The store this command works on: ``--db``, else ``[storage] url``, else ``path``."""
+    if args.db is not None:
+        if not args.db.strip():
+            raise UsageError(
+                "--db is empty; give the queue database's path or postgresql:// URL, "
+                "or leave --db out to use the site file's [storage]"
+            )
+        return str(args.db)
+    return str(cfg.storage.url or cfg.storage.path)
+
+
+def open_queue(args: argparse.Namespace, create: bool = False) -> Queue:
+    """The configured queue; only ``create`` (kiosk init, kiosk run) may make a new store."""
     cfg = load(args.config)
-    store = Store(args.db or cfg.storage.path)
-    return Queue(cfg, store)
+    return Queue(cfg, open_store(store_spec(args, cfg), create=create))
 
 
 def emit(args: argparse.Namespace, data: Any, text: str) -> None:

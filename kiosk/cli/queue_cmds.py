@@ -1,5 +1,5 @@
 """Queue commands: issue, call, recall, skip, finish, transfer, rate, close-day, prune,
-status, events and check-config.
+status, events, init and check-config.
 
 They need only the core (config, store, queue); nothing here imports a printer,
 a screen or the network, so a clerk's ``kiosk call 3`` starts fast.
@@ -12,9 +12,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from kiosk.cli.common import EXIT_OK, common, emit, open_queue
+from kiosk.cli.common import EXIT_OK, common, emit, open_queue, store_spec
 from kiosk.core.config import load
 from kiosk.core.queue import Queue
+from kiosk.core.store import StoreError, open_store, redact
 
 
 def cmd_issue(args: argparse.Namespace) -> int:
@@ -176,6 +177,38 @@ def cmd_events(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    """Create the queue database (or say it exists); nothing else makes one by accident."""
+    cfg = load(args.config)
+    spec = store_spec(args, cfg)
+    try:
+        existing = open_store(spec)
+    except StoreError:
+        existing = None
+    if existing is not None:
+        version = existing.schema_version
+        existing.close()
+        emit(
+            args,
+            {"store": spec_name(spec), "created": False, "schema": version},
+            f"{spec_name(spec)} exists already (schema {version}); nothing was changed",
+        )
+        return EXIT_OK
+    store = open_store(spec, create=True)
+    version = store.schema_version
+    store.close()
+    emit(
+        args,
+        {"store": spec_name(spec), "created": True, "schema": version},
+        f"created the queue database {spec_name(spec)} (schema {version})",
+    )
+    return EXIT_OK
+
+
+def spec_name(spec: str) -> str:
+    return redact(spec)
+
+
 def cmd_check_config(args: argparse.Namespace) -> int:
     cfg = load(args.path or args.config)
     print(f"OK {cfg.source}: {cfg.summary()}")
@@ -234,6 +267,7 @@ def register(sub: Any) -> None:
         "--since", type=int, default=0, metavar="SEQ", help="only events after this sequence number"
     )
     sp.add_argument("--limit", type=int, default=None, metavar="N", help="print at most N events")
+    add("init", cmd_init, "create the queue database named by --db or [storage]")
     sp = add("check-config", cmd_check_config, "validate a site file", json_output=False)
     sp.add_argument(
         "path", nargs="?", help="site file to check (default: the one the kiosk would use)"

@@ -21,7 +21,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         size = parse_size(args.size) if args.size else None
     except ValueError as e:
         raise UsageError(str(e)) from None
-    q = open_queue(args)
+    q = open_queue(args, create=True)  # the kiosk itself starts a new office's store
     try:
         return run_kiosk(
             q.cfg,

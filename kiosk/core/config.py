@@ -91,6 +91,12 @@ class StorageSection:
     """``[storage]``"""
 
     path: str = key("/var/lib/kiosk/queue.db", "SQLite queue database", kind="path")
+    url: str = key(
+        "",
+        "PostgreSQL store shared by a large centre's kiosks (libpq URL, no password); "
+        "empty: the SQLite file at path",
+        pattern=r"^$|^postgres(ql)?://\S*$",
+    )
     retention_days: int = key(400, "Days of served tickets kept", min=1, max=100000)
 
 
@@ -741,6 +747,15 @@ def _cross_checks(
     where: Callable[[str], str],
     problems: list[str],
 ) -> None:
+    url = sections.get("storage", {}).get("url")
+    if isinstance(url, str) and url:
+        from urllib.parse import urlsplit
+
+        if urlsplit(url).password is not None:
+            problems.append(
+                f"{where('storage.url')}: the URL holds a password; remove it and put it in "
+                "the kiosk user's ~/.pgpass (or PGPASSFILE), as libpq reads it from there"
+            )
     tz = sections["site"].get("timezone")
     if isinstance(tz, str):
         try:

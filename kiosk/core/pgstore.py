@@ -38,7 +38,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from kiosk.core.store import Event, StoreError, Ticket, Tx
+from kiosk.core.store import Event, StoreError, Ticket, Tx, redact
 
 log = logging.getLogger(__name__)
 
@@ -139,11 +139,6 @@ def is_url(spec: str) -> bool:
     return spec.startswith(("postgresql://", "postgres://"))
 
 
-def redact(url: str) -> str:
-    """The URL without a password, for messages and logs."""
-    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
-
-
 class _Conn:
     """A psycopg connection that takes the store's SQLite-style ``?`` placeholders."""
 
@@ -233,7 +228,14 @@ class PgTx(Tx):
 class PgStore:
     """The queue store on a PostgreSQL server; the same methods as :class:`Store`."""
 
-    def __init__(self, url: str, *, connect_timeout: float = 5.0, pool_size: int = 4):
+    def __init__(
+        self,
+        url: str,
+        *,
+        create: bool = True,
+        connect_timeout: float = 5.0,
+        pool_size: int = 4,
+    ):
         self.url = url
         #: What messages name; the kiosk's code reads ``store.path`` for SQLite files.
         self.path = redact(url)
@@ -255,6 +257,7 @@ class PgStore:
         self._closed = False
         self._listener: threading.Thread | None = None
         self._listen_conn: psycopg.Connection[Any] | None = None
+        self.create = create
         try:
             self._migrate()
         except BaseException:
@@ -301,6 +304,11 @@ class PgStore:
             tx.pg.execute("SELECT pg_advisory_xact_lock(7355608)")
             exists = tx.pg.execute("SELECT to_regclass('meta')").fetchone()
             version = int(tx.get_meta("schema_version") or 0) if exists and exists[0] else 0
+            if version == 0 and not self.create:
+                raise StoreError(
+                    f"the database {self.path} holds no queue tables; nothing was changed. "
+                    f"Check --db or [storage] url, or create them with `kiosk init --db URL`"
+                )
             if version > SCHEMA_VERSION:
                 raise StoreError(
                     f"the queue database {self.path} was written by a newer kiosk version "

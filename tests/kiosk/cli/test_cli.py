@@ -10,13 +10,18 @@ from pathlib import Path
 import pytest
 
 from kiosk.cli import main
+from tests.conftest import EXAMPLE
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "q.db"
+def db(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    """An office's queue database, made as a technician does (`kiosk init`)."""
+    path = tmp_path / "q.db"
+    assert main(["init", "--db", str(path)]) == 0
+    capsys.readouterr()
+    return path
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -112,7 +117,8 @@ def test_refused_operation_exits_1_and_changes_nothing(
     assert run(capsys, "events", "--db", str(db), "--json")[1] == before
 
 
-def test_broken_config_exits_2_without_traceback(tmp_path: Path, db: Path) -> None:
+def test_broken_config_exits_2_without_traceback(tmp_path: Path) -> None:
+    db = tmp_path / "q.db"
     bad = tmp_path / "bad.toml"
     bad.write_text("[site]\nname = 'x'\nnmae = 'y'\n", encoding="utf-8")
     r = subprocess.run(
@@ -221,3 +227,34 @@ def test_echo_keeps_vietnamese_and_escapes_the_rest() -> None:
     assert echo("Hộ tịch") == "Hộ tịch"
     assert echo("a\x1b[1mb\nc\x00") == "a\\x1b[1mb\\nc\\x00"
     assert echo("é" * 50) == "é" * 40 + "… (50 characters)"
+
+
+def test_a_mistyped_db_is_refused_and_creates_nothing(
+    capsys: pytest.CaptureFixture[str], db: Path
+) -> None:
+    typo = db.with_name("q.bd")
+    rc, out, err = run(capsys, "issue", "hotich", "--db", str(typo))
+    assert rc != 0 and "no queue database" in err and "kiosk init" in err
+    assert not typo.exists()
+    rc, _, err = run(capsys, "call", "1", "--db", "")
+    assert rc == 2 and "--db is empty" in err
+
+
+def test_init_creates_once_and_then_says_it_exists(capsys: pytest.CaptureFixture[str], db: Path):
+    rc, out, _ = run(capsys, "init", "--db", str(db))
+    assert rc == 0 and "exists already" in out
+    fresh = db.with_name("new.db")
+    rc, out, _ = run(capsys, "init", "--db", str(fresh), "--json")
+    assert rc == 0 and json.loads(out)["created"] is True and fresh.exists()
+
+
+def test_an_empty_or_memory_storage_path_is_refused(capsys: pytest.CaptureFixture[str], tmp_path):
+    site = tmp_path / "site.toml"
+    site.write_text(
+        EXAMPLE.read_text(encoding="utf-8").replace(
+            'path = "/var/lib/kiosk/queue.db"', 'path = ":memory:"'
+        ),
+        encoding="utf-8",
+    )
+    rc, _, err = run(capsys, "issue", "hotich", "--config", str(site))
+    assert rc != 0 and "keeps nothing" in err

@@ -10,10 +10,17 @@ from PIL import Image
 
 from kiosk.cli import main
 from kiosk.core.config import ConfigError, load
+from kiosk.core.store import Store
 from printer import raster, virtual
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = (ROOT / "config" / "example.toml").read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def office_store(tmp_path: Path) -> None:
+    """The office's queue database exists, as after `kiosk init`."""
+    Store(tmp_path / "q.db").close()
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -60,6 +67,7 @@ def test_print_test_with_a_malformed_uri_is_a_usage_error(capsys) -> None:
     assert rc == 2 and "usb:VENDOR:PRODUCT" in err
 
 
+@pytest.mark.usefixtures("office_store")
 def test_print_reprints_a_ticket_of_today_and_records_it(capsys, tmp_path: Path) -> None:
     db = str(tmp_path / "q.db")
     folder = tmp_path / "png"
@@ -77,6 +85,7 @@ def test_print_reprints_a_ticket_of_today_and_records_it(capsys, tmp_path: Path)
     assert types[-2:] == ["ticket_printed", "ticket_print_failed"]
 
 
+@pytest.mark.usefixtures("office_store")
 def test_print_of_an_unknown_code_says_so(capsys, tmp_path: Path) -> None:
     rc, _, err = run(capsys, "print", "Z999", "--db", str(tmp_path / "q.db"), "--printer", "dummy:")
     assert rc == 2 and "no ticket Z999 today" in err
@@ -120,6 +129,7 @@ def test_the_example_site_prints_with_its_printer_settings(tmp_path: Path) -> No
     assert raster.finish(cfg.printer.cut, cfg.printer.feed_lines).endswith(b"\x1dV\x01")
 
 
+@pytest.mark.usefixtures("office_store")
 def test_stale_tickets_are_listed_with_their_reason_and_print_only_on_demand(
     capsys, tmp_path: Path
 ) -> None:
@@ -163,6 +173,7 @@ def test_stale_tickets_are_listed_with_their_reason_and_print_only_on_demand(
     assert [t["code"] for t in s["not_printed"]] == ["A001"]
 
 
+@pytest.mark.usefixtures("office_store")
 def test_print_of_an_empty_code_asks_for_a_code_in_one_line(capsys, tmp_path: Path) -> None:
     rc, out, err = run(capsys, "print", "  ", "--db", str(tmp_path / "q.db"), "--printer", "dummy:")
     assert rc == 2 and out == ""

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.core.store import Store
+
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = ROOT / "config" / "example.toml"
 
@@ -92,6 +94,7 @@ def offenders(modules: set[str]) -> list[str]:
 def test_queue_command_loads_no_printer_screen_gpio_network_or_metrics_code(
     tmp_path: Path, argv: tuple[str, ...]
 ) -> None:
+    Store(tmp_path / "q.db").close()
     where = ("--config", str(EXAMPLE), "--db", str(tmp_path / "q.db"))
     rc, _ = loaded_by("issue", "hotich", *where)  # a store with a waiting ticket
     assert rc == 0
@@ -114,6 +117,7 @@ def test_building_the_parser_loads_no_feature_module() -> None:
 
 def test_kiosk_call_imports_none_of_the_heavy_libraries_per_importtime(tmp_path: Path) -> None:
     """The check of issue 10, as written: ``python -X importtime -m kiosk call 1``."""
+    Store(tmp_path / "q.db").close()
     where = ["--config", str(EXAMPLE), "--db", str(tmp_path / "q.db")]
     subprocess.run([sys.executable, "-m", "kiosk", "issue", "hotich", *where], check=True, cwd=ROOT)
     r = subprocess.run(

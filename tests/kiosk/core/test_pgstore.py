@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from kiosk.core.config import Config
-from kiosk.core.pgstore import SCHEMA_VERSION, PgStore, redact
+from kiosk.core.pgstore import SCHEMA_VERSION, PgStore
 from kiosk.core.queue import Queue
-from kiosk.core.store import StoreError
+from kiosk.core.store import StoreError, redact
 from tests.conftest import EXAMPLE
 
 ROOT = Path(__file__).resolve().parents[3]

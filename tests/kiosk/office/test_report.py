@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from kiosk.cli import main
+from kiosk.core.store import Store
 from kiosk.office.report import (
     BLUE,
     GREEN,
@@ -262,6 +263,7 @@ def test_kiosk_report_writes_every_form(cfg, queue, clock, tmp_path, capsys):
     ],
 )
 def test_kiosk_report_bad_input_says_what_to_fix(tmp_path, capsys, argv, message):
+    Store(tmp_path / "q.db").close()
     assert main(["report", "--db", str(tmp_path / "q.db"), *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err

@@ -608,11 +608,13 @@ def test_kiosk_uplink_shows_the_backlog_and_sends_on_request(tmp_path, receiver,
 
     site = tmp_path / "kiosk.toml"
     text = EXAMPLE.read_text(encoding="utf-8")
-    text = text.replace("enabled = false\n# Base URL", "enabled = true\n# Base URL", 1)
-    text = text.replace('\nurl = ""\n', f'\nurl = "{receiver.url}"\n', 1)
-    text = text.replace('\ntoken = ""\ntoken_file', f'\ntoken = "{TOKEN}"\ntoken_file', 1)
-    site.write_text(text, encoding="utf-8")
+    head, uplink = text.split("\n[uplink]\n", 1)
+    uplink = uplink.replace("enabled = false\n# Base URL", "enabled = true\n# Base URL", 1)
+    uplink = uplink.replace('\nurl = ""\n', f'\nurl = "{receiver.url}"\n', 1)
+    uplink = uplink.replace('\ntoken = ""\ntoken_file', f'\ntoken = "{TOKEN}"\ntoken_file', 1)
+    site.write_text(head + "\n[uplink]\n" + uplink, encoding="utf-8")
     db = str(tmp_path / "q.db")
+    Store(db).close()
     argv = ["--config", str(site), "--db", db]
     assert main(["issue", "hotich", *argv]) == 0
     capsys.readouterr()
