@@ -13,7 +13,7 @@ from typing import Any
 
 from kiosk.core.config import load
 from kiosk.core.queue import Queue
-from kiosk.core.store import open_store
+from kiosk.core.storage import open_store
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 70
 

@@ -15,7 +15,8 @@ from typing import Any
 from kiosk.cli.common import EXIT_OK, common, emit, open_queue, store_spec
 from kiosk.core.config import load
 from kiosk.core.queue import Queue
-from kiosk.core.store import StoreError, open_store, redact
+from kiosk.core.storage import open_store
+from kiosk.core.store import StoreError, redact
 
 
 def cmd_issue(args: argparse.Namespace) -> int:
