@@ -30,6 +30,7 @@ def run(db: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[st
 
 def test_add_reads_the_pin_from_stdin_and_stores_only_a_salted_scrypt_hash(tmp_path: Path) -> None:
     db = tmp_path / "q.db"
+    Store(db).close()  # the office's store, as after `kiosk init`
     r = run(db, "add", "lan", "--counter", "1", "--counter", "3", stdin="2468\n")
     assert r.returncode == 0, r.stderr
     assert "counter(s) 1, 3" in r.stdout
@@ -48,6 +49,7 @@ def test_add_reads_the_pin_from_stdin_and_stores_only_a_salted_scrypt_hash(tmp_p
 
 def test_list_and_remove(tmp_path: Path) -> None:
     db = tmp_path / "q.db"
+    Store(db).close()  # the office's store, as after `kiosk init`
     run(db, "add", "lan", "--counter", "1", stdin="2468\n")
     r = run(db, "list", "--json")
     assert json.loads(r.stdout) == [{"user": "lan", "counters": [1]}]
@@ -62,6 +64,7 @@ def test_there_is_no_default_account(tmp_path: Path) -> None:
 
 def test_bad_input_is_one_line_exit_2_and_changes_nothing(tmp_path: Path) -> None:
     db = tmp_path / "q.db"
+    Store(db).close()  # the office's store, as after `kiosk init`
     cases = [
         (("add", "lan", "--counter", "9"), "1234\n", "unknown counter 9"),
         (("add", "Lan Nguyễn", "--counter", "1"), "1234\n", "not allowed"),
@@ -79,6 +82,7 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(tmp_path: Path) -> Non
 
 def test_add_on_a_terminal_asks_twice_without_echo(tmp_path: Path) -> None:
     db = tmp_path / "q.db"
+    Store(db).close()  # the office's store, as after `kiosk init`
     pid, fd = pty.fork()
     if pid == 0:  # pragma: no cover - the child
         os.chdir(ROOT)
