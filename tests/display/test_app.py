@@ -127,6 +127,15 @@ def test_display_app_converges_on_a_noisy_line_and_survives_a_reboot(queue, line
                 pass
             time.sleep(0.05)
         queue.recall(1)
+        # The noise must be real however fast this machine is: how many bytes cross the
+        # line in a given time depends on the machine, so recall until the seeded relay
+        # has dropped and corrupted bytes (a count of frames decides, not a time).
+        for _ in range(500):
+            if line.stats["dropped"] and line.stats["corrupted"]:
+                break
+            queue.recall(1)
+            time.sleep(0.02)
+        wait_for(lambda: bool(line.stats["dropped"] and line.stats["corrupted"]), 60, "noise")
         wait_for(lambda: matches(queue, watch.last), 40, "status file to match the kiosk")
         # Reboot the display mid-day: killed at once, started again, empty.
         proc.kill()
