@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 SIM_OUT ?= sim-out
 
-.PHONY: venv sim test lint format bench clean
+.PHONY: venv sim system-deps test lint format bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,9 +36,17 @@ format: venv
 	$(VENV)/bin/ruff format kiosk printer display central tests bench
 	$(VENV)/bin/ruff check --fix kiosk printer display central tests bench
 
-# pytest exits 5 when it collects no test; that is not a pass.
-test: lint
-	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+# The Debian packages the tests use for real, listed once in tools/system-packages.txt:
+# installed when missing (as root, apt-get), else one line says what to install and why.
+system-deps:
+	@tools/system-deps.sh
+
+# Every test, lint first. Any non-zero pytest exit fails, including 5 ("no tests
+# collected"): nothing tested is not a pass. The install-script chroot test runs too when
+# root (tests/image/test_install.py; KIOSK_CHROOT_TEST=0 leaves it out).
+test: system-deps
+	@$(MAKE) --no-print-directory lint
+	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 bench: venv
 	$(PY) bench/run.py

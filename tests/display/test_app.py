@@ -180,7 +180,7 @@ def test_status_file_shows_link_lost_when_heartbeats_stop_and_keeps_the_state(
         queue.call_next(1)
         wait_for(lambda: matches(queue, watch.last), what="first state")
         link.stop()  # the kiosk stops talking
-        wait_for(lambda: watch.last is not None and watch.last["link"] == "down", 10)
+        wait_for(lambda: watch.last is not None and watch.last["link"] == "down", 30)
         assert watch.last is not None and watch.last["counters"]["1"] == "A001"
     finally:
         watch.stop()
@@ -394,7 +394,7 @@ def test_under_systemd_it_reports_ready_after_the_first_frame_and_pings_the_watc
         while sum(m == "WATCHDOG=1" for m in msgs) < 3:
             msgs.append(sock.recv(4096).decode())
         assert msgs[0].startswith("READY=1")
-        assert time.monotonic() - t0 < 8
+        assert time.monotonic() - t0 < 30  # start-up included: a hang, not a busy machine
     finally:
         proc.terminate()
         proc.communicate(timeout=10)

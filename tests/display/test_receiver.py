@@ -115,7 +115,7 @@ def test_a_display_speaks_only_when_spoken_to(rig):
     assert k.replies(1, timeout=0.3, types=(p.T_STATUS,)) == []
     t0 = time.monotonic()
     st = k.status(address=3)
-    assert time.monotonic() - t0 < 0.3
+    assert time.monotonic() - t0 < 0.9  # answered at once (bound loose for a busy machine)
     assert st.no_session and st.session == 0
 
 
@@ -166,7 +166,7 @@ def test_a_counter_display_keeps_only_its_counter_from_the_hall_displays_items(t
             assert k.replies(1, timeout=0.5, types=(p.T_ACK, p.T_NAK, p.T_STATUS)) == []
             assert {c.id: c.current for c in state.view().counters} == {2: "B004"}
             k.send(p.Frame(p.T_CALL, 4, 0, p.Call("B005", 2, call_id=6).encode()))
-            deadline = time.monotonic() + 3
+            deadline = time.monotonic() + 30  # a hang, not a busy machine, reaches it
             while not calls and time.monotonic() < deadline:
                 time.sleep(0.01)
             assert [c.code for c in calls] == ["B005"]

@@ -20,7 +20,9 @@ GL = ("libLLVM", "swrast", "libgallium", "libGLX", "libGL.so", "libEGL", "/dri/"
 @pytest.fixture
 def x_display() -> object:
     if shutil.which("Xvfb") is None:
-        pytest.fail("Xvfb is missing: apt-get install xvfb (see .ci/run)")
+        pytest.fail(
+            "Xvfb is missing: apt-get install xvfb (make test installs it (tools/system-packages.txt))"
+        )
     r, w = os.pipe()
     xvfb = subprocess.Popen(
         ["Xvfb", "-displayfd", str(w), "-screen", "0", "1024x600x24", "-nolisten", "tcp"],

@@ -9,7 +9,6 @@ copied in for the targets they refer to.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -27,9 +26,9 @@ VENV_BIN = "/opt/kiosk/venv/bin"
 def need(tool: str) -> str:
     path = shutil.which(tool)
     if path is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{tool} is missing; .ci/run installs it (apt-get install systemd udev)")
-        pytest.skip(f"{tool} not installed (apt-get install systemd udev)")
+        pytest.fail(
+            f"{tool} is missing: apt-get install systemd udev; make test installs it (tools/system-packages.txt)"
+        )
     return path
 
 

@@ -70,15 +70,16 @@ def test_wait_for_events_wakes_at_once_for_a_commit_in_this_process(queue: Queue
 
     def waiter() -> None:
         t0 = time.monotonic()
-        assert queue.store.wait_for_events(start, timeout=5, poll=10)
+        assert queue.store.wait_for_events(start, timeout=60, poll=60)
         woke.append(time.monotonic() - t0)
 
     th = threading.Thread(target=waiter)
     th.start()
     time.sleep(0.05)
     queue.issue("hotich")
-    th.join(5)
-    assert woke and woke[0] < 1.0  # poll is 10 s: only the condition variable can wake it this fast
+    th.join(60)
+    # poll is 60 s: only the condition variable wakes it sooner (bound loose for busy machines)
+    assert woke and woke[0] < 20
 
 
 def test_wait_for_events_notices_another_process_commit(queue: Queue, tmp_path: Path) -> None:
@@ -100,7 +101,7 @@ def test_wait_for_events_notices_another_process_commit(queue: Queue, tmp_path: 
 def test_wait_for_events_times_out_when_nothing_happens(store: Store) -> None:
     t0 = time.monotonic()
     assert not store.wait_for_events(store.last_seq(), timeout=0.2, poll=0.05)
-    assert 0.15 < time.monotonic() - t0 < 2
+    assert 0.15 < time.monotonic() - t0 < 10  # waited, and returned
 
 
 class Recorder(Consumer):
@@ -138,7 +139,7 @@ def test_failing_consumer_keeps_cursor_on_the_failed_event_and_retries(queue: Qu
         c.run_once()
     assert c.seen == []
     c.start()
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 60  # a hang, never a busy machine, reaches it
     while not c.seen and time.monotonic() < deadline:
         time.sleep(0.01)
     queue.issue("hotich")

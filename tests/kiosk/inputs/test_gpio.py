@@ -7,7 +7,8 @@ contacts a few milliseconds apart on a clock the test moves.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import pytest
@@ -221,18 +222,30 @@ def test_kiosk_run_wires_buttons_to_the_screen_and_lights_to_the_queue(
     seen: dict[str, object] = {}
 
     def setup(app) -> None:
-        def staff_and_citizen() -> None:
-            import time
+        def until(cond: Callable[[], object]) -> bool:
+            # Waits for what the test needs to see, not for a time: a busy machine only
+            # makes it wait longer (the bound is for a hang).
+            deadline = time.monotonic() + 60
+            while not cond():
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(0.01)
+            return True
 
-            time.sleep(0.3)
-            seen["ready"] = factory.pin(10).state
-            press(factory, 5)  # hotich ticket button
-            release(factory, 5)
-            time.sleep(0.3)
-            press(factory, 4)  # counter 1: call next
-            time.sleep(0.3)
-            seen["busy"] = factory.pin(9).state
-            app.stop()
+        def issued() -> int:
+            with queue.store.read() as tx:
+                return len(tx.tickets_of_day(queue.today()))
+
+        def staff_and_citizen() -> None:
+            try:
+                seen["ready"] = until(lambda: factory.pin(10).state)
+                press(factory, 5)  # hotich ticket button
+                release(factory, 5)
+                if until(lambda: issued() == 1):
+                    press(factory, 4)  # counter 1: call next
+                    seen["busy"] = until(lambda: factory.pin(9).state)
+            finally:
+                app.stop()
 
         threading.Thread(target=staff_and_citizen, daemon=True).start()
 

@@ -232,7 +232,7 @@ def test_the_fetcher_thread_loads_the_list_and_stops(server, store, clock):
     cfg = site(server.url_for("/bookings"))
     queue = Queue(cfg, store, clock)
     f = BookingFetcher(cfg, queue).start()
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 60
     while f.last_ok is None and time.monotonic() < deadline:
         time.sleep(0.02)
     f.stop()

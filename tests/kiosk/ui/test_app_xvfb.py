@@ -31,7 +31,9 @@ SCREENS = (
 
 def test_the_screenshot_script_draws_every_screen_in_an_x11_window(tmp_path: Path) -> None:
     if shutil.which("xvfb-run") is None:
-        pytest.fail("xvfb-run is missing: apt-get install xvfb (see .ci/run)")
+        pytest.fail(
+            "xvfb-run is missing: apt-get install xvfb (make test installs it (tools/system-packages.txt))"
+        )
     env = {k: v for k, v in os.environ.items() if k != "SDL_VIDEODRIVER"}
     env.update(SDL_AUDIODRIVER="dummy", PYGAME_HIDE_SUPPORT_PROMPT="1")
     r = subprocess.run(

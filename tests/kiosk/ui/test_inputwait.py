@@ -107,7 +107,9 @@ class XTest:
 @pytest.fixture
 def x_display() -> Iterator[str]:
     if shutil.which("Xvfb") is None:
-        pytest.fail("Xvfb is missing: apt-get install xvfb (see .ci/run)")
+        pytest.fail(
+            "Xvfb is missing: apt-get install xvfb (make test installs it (tools/system-packages.txt))"
+        )
     r, w = os.pipe()
     xvfb = subprocess.Popen(
         ["Xvfb", "-displayfd", str(w), "-screen", "0", "1024x600x24", "-nolisten", "tcp"],

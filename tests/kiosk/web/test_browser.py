@@ -3,7 +3,7 @@ calls next and the hall display (a real process on a pty) shows it; a phone foll
 ticket; the tablet takes a rating; every page fits 320 px; screenshots for docs/img.
 
 Playwright cannot download its own browser here: it drives /usr/bin/chromium
-(``apt-get install chromium``; .ci/run installs it).
+(``apt-get install chromium``; make test installs it, tools/system-packages.txt).
 """
 
 from __future__ import annotations
@@ -57,9 +57,9 @@ def wait_for(cond: Callable[[], Any], timeout: float = 20.0, what: str = "condit
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail("chromium is missing; .ci/run installs it (apt-get install chromium)")
-        pytest.skip("chromium not installed (apt-get install chromium)")
+        pytest.fail(
+            "chromium is missing: apt-get install chromium; make test installs it (tools/system-packages.txt)"
+        )
     from playwright.sync_api import sync_playwright
 
     pw = sync_playwright().start()
