@@ -402,3 +402,16 @@ def test_the_reference_page_gives_each_key_its_schema_default() -> None:
             if rows.get(f"{section}.{key}") != want:
                 wrong.append(f"{section}.{key}: {rows.get(f'{section}.{key}')} (schema: {want})")
     assert not wrong, "docs/configuration.md defaults:\n" + "\n".join(wrong)
+
+
+def test_every_default_passes_its_own_key_check() -> None:
+    """``key()`` is typed Any for mypy, so a default of the wrong type or outside its
+    limits would slip through: every default is checked as if written in a file."""
+    for section, fields in {**config_mod.SCHEMA, **config_mod.ARRAYS}.items():
+        for key, f in fields.items():
+            if f.default is config_mod.REQUIRED:
+                continue
+            written = list(f.default) if isinstance(f.default, tuple) else f.default
+            value, problem = config_mod._check(f, written)
+            assert problem is None, f"{section}.{key} default {f.default!r}: {problem}"
+            assert value == f.default and type(value) is type(f.default), f"{section}.{key}"
