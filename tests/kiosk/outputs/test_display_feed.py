@@ -539,3 +539,22 @@ def test_two_counter_displays_on_the_hall_displays_line_show_their_counter_and_n
     # Only the driven hall display answered: counter displays never put a byte on the line.
     assert line.sent["counter-1"] == line.sent["counter-2"] == 0
     assert line.sent["display-port"] > 0
+
+
+def test_every_constant_the_protocol_spec_names_has_that_value_in_the_code():
+    import re
+
+    from kiosk.outputs import display_feed
+
+    spec = (Path(__file__).resolve().parents[3] / "docs" / "display-protocol.md").read_text(
+        encoding="utf-8"
+    )
+    # "`NAME` = value [ms|s]", not a sum such as "`MAX_BODY` = 4 + 64 + 4 = 72"
+    found = re.findall(r"`([A-Z][A-Z_]+)` =\s*(\d+(?:\.\d+)?)(?!\d| \+)\s*(ms|s\b)?", spec)
+    assert len({name for name, _, _ in found}) >= 15
+    for name, value, unit in found:
+        code = getattr(p, name, None)
+        if code is None:
+            code = getattr(display_feed, name)
+        want = float(value) / (1000 if unit == "ms" else 1)
+        assert code == pytest.approx(want), f"{name}: spec {value} {unit}, code {code}"
