@@ -54,8 +54,29 @@ def _counter_result(
 
 def cmd_call(args: argparse.Namespace) -> int:
     q = open_queue(args)
-    t = q.call_next(args.counter)
+    t = q.call(args.counter, args.code) if args.code else q.call_next(args.counter)
     _counter_result(args, q, t, "calling")
+    return EXIT_OK
+
+
+def cmd_hold(args: argparse.Namespace) -> int:
+    q = open_queue(args)
+    t = q.hold(args.counter)
+    _counter_result(args, q, t, "holding")
+    return EXIT_OK
+
+
+def cmd_return(args: argparse.Namespace) -> int:
+    q = open_queue(args)
+    t = q.return_held(args.counter, args.code)
+    _counter_result(args, q, t, "back at the front of the queue:")
+    return EXIT_OK
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    q = open_queue(args)
+    t = q.restore(args.counter, args.code)
+    _counter_result(args, q, t, "waiting again at the front of the queue:")
     return EXIT_OK
 
 
@@ -99,7 +120,7 @@ def cmd_finish(args: argparse.Namespace) -> int:
 
 def cmd_rate(args: argparse.Namespace) -> int:
     q = open_queue(args)
-    t = q.rate(args.counter, args.score)
+    t = q.rate(args.counter, args.score, args.reason)
     _counter_result(args, q, t, f"rated {args.score} for", {"rating": args.score})
     return EXIT_OK
 
@@ -234,8 +255,18 @@ def register(sub: Any) -> None:
         action="store_true",
         help="priority ticket (elderly, disabled, pregnant, người có công)",
     )
+    sp = add("call", cmd_call, "finish the counter's current citizen and call the next")
+    sp.add_argument("counter", help="counter number")
+    sp.add_argument("--code", metavar="CODE", help="call this waiting ticket instead, e.g. A012")
+    sp = add("hold", cmd_hold, "park the current ticket (the citizen steps away)")
+    sp.add_argument("counter", help="counter number")
+    sp = add("return", cmd_return, "put the ticket this counter holds back first in its queue")
+    sp.add_argument("counter", help="counter number")
+    sp.add_argument("--code", metavar="CODE", help="which held ticket (default: the last held)")
+    sp = add("restore", cmd_restore, "a skipped ticket of today waits again, first in its queue")
+    sp.add_argument("counter", help="counter number")
+    sp.add_argument("code", help="ticket code, e.g. A012")
     for name, fn, help in (
-        ("call", cmd_call, "finish the counter's current citizen and call the next"),
         ("recall", cmd_recall, "call the counter's current ticket again"),
         ("skip", cmd_skip, "mark the current ticket as a no-show and call the next"),
         ("finish", cmd_finish, "finish the counter's current citizen without calling another"),
@@ -252,7 +283,8 @@ def register(sub: Any) -> None:
         "record satisfaction for the counter's citizen (3 very satisfied, 2 satisfied, 1 not satisfied)",
     )
     sp.add_argument("counter", help="counter number")
-    sp.add_argument("score", type=int, choices=(1, 2, 3))
+    sp.add_argument("score", type=int, help="1–3, or 1–5 with [rating] scale = 5")
+    sp.add_argument("--reason", default="", help="one of [rating] reasons (a low score)")
     add("close-day", cmd_close_day, "expire every ticket still waiting today")
     sp = add("prune", cmd_prune, "forget tickets and events older than [storage] retention_days")
     sp.add_argument(
