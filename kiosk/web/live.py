@@ -11,6 +11,7 @@ per change, not 200.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import threading
 from collections.abc import Callable
@@ -20,6 +21,8 @@ from typing import Any
 from kiosk.core.config import Config
 from kiosk.core.queue import Queue, business_day
 from kiosk.core.store import Ticket
+
+log = logging.getLogger(__name__)
 
 #: Calls shown on the public board besides each counter's current number.
 RECENT_CALLS = 8
@@ -251,10 +254,12 @@ class Broker:
                 return
             try:
                 snap = self.reader(self.q)
-            except Exception:  # the store closed under us on shutdown
+            except Exception as e:  # busy store, or closed under us on shutdown
                 if self._stop.is_set():
                     return
-                raise
+                log.warning("live view not refreshed (%s); trying again in 1 s", e)
+                self._stop.wait(1.0)
+                continue
             if snap.seq != seq or snap.day != self.snapshot.day:
                 seq = snap.seq
                 self.snapshot = snap
