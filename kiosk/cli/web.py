@@ -8,7 +8,7 @@ import argparse
 import re
 from typing import Any
 
-from kiosk.cli.common import EXIT_OK, UsageError, common
+from kiosk.cli.common import EXIT_OK, UsageError, common, store_spec
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -28,7 +28,7 @@ def cmd_web(args: argparse.Namespace) -> int:
     from kiosk.web.server import ListenError, serve
 
     try:
-        serve(cfg, args.db or cfg.storage.path, host, port)
+        serve(cfg, store_spec(args, cfg), host, port)
     except ListenError as e:
         raise UsageError(str(e)) from None
     return EXIT_OK

@@ -24,8 +24,15 @@ SECRET_NAME = "web-secret"
 
 
 def secret_path(cfg: Config, db_path: str | os.PathLike[str]) -> Path:
+    """``[web] secret_file``, else ``web-secret`` beside the SQLite store (for a PostgreSQL
+    store: beside ``[storage] path``, the kiosk's own data folder)."""
     explicit = str(cfg.web.secret_file or "")
-    return Path(explicit) if explicit else Path(db_path).parent / SECRET_NAME
+    if explicit:
+        return Path(explicit)
+    text = os.fspath(db_path)
+    if text.startswith(("postgresql://", "postgres://")):
+        text = str(cfg.storage.path)
+    return Path(text).parent / SECRET_NAME
 
 
 def load_secret(path: Path) -> bytes:

@@ -18,7 +18,7 @@ from starlette.templating import Jinja2Templates
 
 from kiosk.core.config import Config
 from kiosk.core.queue import Queue, rating_labels
-from kiosk.core.store import Store
+from kiosk.core.storage import open_store
 from kiosk.core.tokens import load_secret, secret_path
 from kiosk.web.auth import COOKIE, Lockout, Session, Sessions
 from kiosk.web.live import Broker
@@ -58,12 +58,16 @@ def build_app(
     clock: Callable[[], float] = time.time,
     monotonic: Callable[[], float] = time.monotonic,
 ) -> Starlette:
-    """The ASGI app for a site file and store (``kiosk web``, tests, the benchmark)."""
+    """The ASGI app for a site file and store (``kiosk web``, tests, the benchmark).
+
+    ``db_path`` is a SQLite file or a ``postgresql://`` URL (``kiosk.core.storage``); the
+    store must exist already (``kiosk init``).
+    """
     from kiosk.web.views import api, pages
 
-    store = Store(db_path)
+    store = open_store(db_path)
     queue = Queue(cfg, store, clock)
-    secret = load_secret(secret_path(cfg, store.path))
+    secret = load_secret(secret_path(cfg, db_path))
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["rating_labels"] = rating_labels(cfg)
     web = Web(

@@ -4,7 +4,6 @@ same wheels install on the Pi), and tell systemd when it is ready."""
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from kiosk.core.config import Config
 
@@ -15,7 +14,7 @@ class ListenError(Exception):
     """The server could not listen on the address (the CLI turns it into exit 2)."""
 
 
-def serve(cfg: Config, db_path: str | Path, host: str, port: int) -> None:
+def serve(cfg: Config, db_path: str, host: str, port: int) -> None:
     import uvicorn
 
     from display.sdnotify import Notifier

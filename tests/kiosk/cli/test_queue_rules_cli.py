@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from kiosk.core.store import Store
 from tests.conftest import EXAMPLE, ROOT
 
 KIOSK = [sys.executable, "-m", "kiosk.cli"]
@@ -15,6 +16,7 @@ KIOSK = [sys.executable, "-m", "kiosk.cli"]
 
 def test_hold_return_restore_and_call_a_code_from_the_command_line(tmp_path: Path) -> None:
     db = tmp_path / "q.db"
+    Store(db).close()  # kiosk init
 
     def kiosk(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
