@@ -294,6 +294,8 @@ class TicketInfo:
     wait_minutes: int | None = None
     qr_text: str = ""
     reprint_at: datetime | None = None  # set on a reprint: printed under the number
+    #: Initials of the citizen's name from a scanned ID card ("N.V.A."), never the name.
+    initials: str = ""
 
 
 class Canvas:
@@ -483,6 +485,8 @@ class TicketLayout:
             c.text(
                 [f"IN LẠI · REPRINT {t.reprint_at:%H:%M}"], font(self.size(20), True), self.margin
             )
+        if t.initials:
+            c.text([nfc(t.initials[:12])], font(self.size(22), True), self.margin)
         if t.issued_at is not None:
             d = t.issued_at
             when = f"{d:%H:%M}  {WEEKDAYS_VI[d.weekday()]}, {d:%d/%m/%Y}"

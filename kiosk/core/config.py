@@ -127,6 +127,12 @@ class QueueSection:
         min=0,
         max=100,
     )
+    priority_age: int = key(
+        60, "Age from which a scanned ID card gives a priority ticket; 0 = off", min=0, max=130
+    )
+    per_citizen_daily_limit: int = key(
+        0, "Tickets one citizen (by scanned ID card) may take a day; 0 = no limit", min=0, max=100
+    )
 
 
 @dataclass(frozen=True)
@@ -170,6 +176,7 @@ class PrinterSection:
     status_seconds: int = key(
         30, "Seconds between status checks while idle (paper, cover)", min=2, max=3600
     )
+    initials: bool = key(False, "Print a scanned ID card's name initials (never the name)")
     late_print_seconds: int = key(
         90,
         "Seconds after issuing during which a ticket is still printed by itself",
@@ -298,6 +305,20 @@ class AppointmentsSection:
     ca_bundle: str = key("", "PEM file of a private CA; empty = system CAs", kind="path")
     refresh_minutes: int = key(15, "Minutes between fetches of the booking list", min=1, max=1440)
     timeout: float = key(10.0, "Seconds to wait for the bookings server", min=1, max=120)
+    by_id_card: bool = key(True, "A scanned ID card finds the citizen's booking as its code does")
+
+
+@dataclass(frozen=True)
+class ScannerSection:
+    """``[scanner]``: a 2D scanner reading citizen ID cards' QR codes
+    (kiosk/inputs/idcard.py, scanner.py); docs/privacy.md"""
+
+    id_cards: bool = key(True, "Accept citizen ID cards (CCCD) scanned at the kiosk")
+    port: str = key("", "Serial port of the scanner; empty = a USB scanner typing as a keyboard")
+    baud: int = key(9600, "Serial speed of the scanner", min=1200, max=921600)
+    key_file: str = key(
+        "", "File of the site's key for ID hashes; empty = citizen.key next to the database"
+    )
 
 
 @dataclass(frozen=True)
@@ -363,6 +384,7 @@ class Config:
     metrics: MetricsSection = MetricsSection()
     appointments: AppointmentsSection = AppointmentsSection()
     web: WebSection = WebSection()
+    scanner: ScannerSection = ScannerSection()
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property

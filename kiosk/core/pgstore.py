@@ -42,7 +42,7 @@ from kiosk.core.store import Event, StoreError, Ticket, Tx, redact
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 CHANNEL = "kiosk_events"
 
 #: Ordered migrations (entry N brings the schema from N to N+1), the same tables as
@@ -128,6 +128,12 @@ MIGRATIONS: list[str] = [
         counters TEXT NOT NULL,
         created_at DOUBLE PRECISION NOT NULL
     );
+    """,
+    # 3 -> 4: citizen ID cards (kiosk/core/citizen.py), as in the SQLite store.
+    """
+    ALTER TABLE tickets ADD COLUMN citizen TEXT;
+    CREATE INDEX tickets_citizen ON tickets (day, citizen) WHERE citizen IS NOT NULL;
+    ALTER TABLE bookings ADD COLUMN citizen TEXT;
     """,
 ]
 

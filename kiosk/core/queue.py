@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kiosk.core import events
+from kiosk.core.citizen import Citizen, CitizenKey, key_path
 from kiosk.core.config import Config, Counter, Service
 from kiosk.core.echo import echo
 from kiosk.core.store import Store, Ticket, Tx
@@ -77,6 +78,31 @@ class UnknownName(QueueError):
     """An unknown service or counter (exit 2 in the CLI)."""
 
 
+class CitizenLimit(QueueError):
+    """The citizen (by scanned ID card) has taken ``[queue] per_citizen_daily_limit``
+    tickets today; ``vi`` and ``en`` are the polite words for the screen."""
+
+    def __init__(self, limit: int):
+        self.vi = (
+            f"Quý vị đã lấy {limit} số hôm nay, là số lượt tối đa cho mỗi người trong ngày. "
+            "Mong quý vị thông cảm; xin mời quay lại vào ngày làm việc tiếp theo "
+            "hoặc hỏi cán bộ hướng dẫn."
+        )
+        self.en = (
+            f"You have already taken {limit} number(s) today, the most one person may take "
+            "in a day. Thank you for understanding; please come back on the next working "
+            "day or ask a member of staff."
+        )
+        super().__init__(f"{self.vi} / {self.en}")
+
+
+#: See :meth:`Queue.issue`: (tx, day) -> None or a function of (tx, new ticket).
+IssueHook = Callable[[Tx, str], Callable[[Tx, Ticket], None] | None]
+
+#: Initials held for printing at most (a printer down all day must not grow memory).
+INITIALS_HELD = 200
+
+
 @dataclass(frozen=True)
 class Issued:
     ticket: Ticket
@@ -112,6 +138,22 @@ class Queue:
         self.cfg = cfg
         self.store = store
         self.clock = clock
+        #: Ticket id → initials to print from a scanned ID card: memory only, taken by
+        #: the printer at the first print (never stored; docs/privacy.md).
+        self.initials: dict[int, str] = {}
+        self._citizen_key: CitizenKey | None = None
+
+    @property
+    def citizen_key(self) -> CitizenKey:
+        """The site's key for ID hashes, made at first use (kiosk.core.citizen)."""
+        if self._citizen_key is None:
+            p = key_path(self.cfg.scanner.key_file, getattr(self.store, "path", ""))
+            self._citizen_key = CitizenKey.load_or_create(p) if p else CitizenKey.ephemeral()
+        return self._citizen_key
+
+    def take_initials(self, ticket_id: int) -> str:
+        """The initials to print on a ticket, once (then forgotten)."""
+        return self.initials.pop(ticket_id, "")
 
     # ------------------------------------------------------------------ helpers
     def service(self, service_id: str) -> Service:
@@ -212,13 +254,56 @@ class Queue:
         return math.ceil(ahead * avg / open_counters / 60)
 
     # ------------------------------------------------------------------ operations
-    def issue(self, service_id: str, priority: bool = False, source: str = "") -> Issued:
-        """A new ticket for a service; numbered exactly once per service and day."""
+    def issue(
+        self,
+        service_id: str,
+        priority: bool = False,
+        source: str = "",
+        citizen: Citizen | None = None,
+        hook: IssueHook | None = None,
+    ) -> Issued:
+        """A new ticket for a service; numbered exactly once per service and day.
+
+        ``hook(tx, day)`` runs first inside the issuing transaction and may refuse by
+        raising; what it returns, if anything, is called with the new ticket in the same
+        transaction (a booking checked in and linked in one commit).
+
+        ``citizen`` (a scanned ID card): its keyed hash is stored with the ticket for
+        ``[queue] per_citizen_daily_limit`` (:class:`CitizenLimit` beyond it), a senior
+        gets priority, and its initials are held for the printer.
+        """
         svc = self.service(service_id)
+        if citizen is not None and citizen.senior:
+            priority = True
         priority = bool(priority and self.cfg.queue.priority_enabled)
+        extra: dict[str, Any] = {}
+        held: list[int] = []
+        try:
+            return self._issue(svc, priority, source, citizen, extra, held, hook)
+        except BaseException:
+            for tid in held:  # rolled back: the id may be given to another ticket
+                self.initials.pop(tid, None)
+            raise
+
+    def _issue(
+        self,
+        svc: Service,
+        priority: bool,
+        source: str,
+        citizen: Citizen | None,
+        extra: dict[str, Any],
+        held: list[int],
+        hook: IssueHook | None,
+    ) -> Issued:
         with self.store.transaction() as tx:
             now = self.clock()
             day = self._begin(tx, now)
+            after = hook(tx, day) if hook is not None else None
+            if citizen is not None:
+                limit = self.cfg.queue.per_citizen_daily_limit
+                if limit and tx.count_citizen_tickets(day, citizen.key_hash) >= limit:
+                    raise CitizenLimit(limit)
+                extra["citizen"] = citizen.key_hash
             if self.cfg.numbering.mode == "shared":
                 key, start, end = (
                     SHARED_KEY,
@@ -249,7 +334,16 @@ class Queue:
                 queue_key=now,
                 issued_at=now,
                 source=source,
+                **extra,
             )
+            if after is not None:
+                after(tx, t)
+            if citizen is not None and citizen.initials and self.cfg.printer.initials:
+                # Before the commit: the printer thread may take the ticket at once.
+                self.initials[t.id] = citizen.initials
+                held.append(t.id)
+                while len(self.initials) > INITIALS_HELD:
+                    del self.initials[next(iter(self.initials))]
             wait = self._estimate(tx, svc, ahead)
             seq = self._event(
                 tx, events.TICKET_ISSUED, now, day, t, ahead=ahead, wait_minutes=wait, source=source

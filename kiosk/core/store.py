@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: Ordered migrations; entry N brings the schema from version N to N+1.
 MIGRATIONS: list[str] = [
@@ -109,6 +109,13 @@ MIGRATIONS: list[str] = [
         counters TEXT NOT NULL,
         created_at REAL NOT NULL
     );
+    """,
+    # 3 -> 4: a scanned citizen ID card, as its keyed hash only (kiosk/core/citizen.py):
+    # the daily limit per citizen, and bookings found by ID.
+    """
+    ALTER TABLE tickets ADD COLUMN citizen TEXT;
+    CREATE INDEX tickets_citizen ON tickets (day, citizen) WHERE citizen IS NOT NULL;
+    ALTER TABLE bookings ADD COLUMN citizen TEXT;
     """,
 ]
 
@@ -213,19 +220,33 @@ class Booking:
     cancelled: bool = False
     claimed_at: float | None = None
     ticket_id: int | None = None
+    #: Keyed hash of the citizen's ID number when the booking names one (never the ID).
+    citizen: str = ""
+
+    def __repr__(self) -> str:
+        return f"Booking({self.day!r}, {self.code!r}, {self.service!r})"
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> Booking:
         return cls(
-            row[0], row[1], row[2], bool(row[3]), row[4], row[5], bool(row[6]), row[7], row[8]
+            row[0],
+            row[1],
+            row[2],
+            bool(row[3]),
+            row[4],
+            row[5],
+            bool(row[6]),
+            row[7],
+            row[8],
+            row[9] or "",
         )
 
 
 _SELECT_TICKET = f"SELECT {', '.join(TICKET_COLUMNS)} FROM tickets"
 _SELECT_EVENT = "SELECT seq, at, day, type, code, payload FROM events"
 _SELECT_BOOKING = (
-    "SELECT day, code, service, priority, name, slot, cancelled, claimed_at, ticket_id "
-    "FROM bookings"
+    "SELECT day, code, service, priority, name, slot, cancelled, claimed_at, ticket_id, "
+    "citizen FROM bookings"
 )
 
 
@@ -666,12 +687,32 @@ class Tx:
     def save_booking(self, b: Booking, fetched_at: float) -> None:
         """Insert or refresh a listed booking; its check-in state (claim, ticket) is kept."""
         self.c.execute(
-            "INSERT INTO bookings(day, code, service, priority, name, slot, cancelled, fetched_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT(day, code) DO UPDATE SET "
-            "service = excluded.service, priority = excluded.priority, name = excluded.name, "
-            "slot = excluded.slot, cancelled = 0, fetched_at = excluded.fetched_at",
-            (b.day, b.code, b.service, int(b.priority), b.name, b.slot, fetched_at),
+            "INSERT INTO bookings(day, code, service, priority, name, slot, cancelled, "
+            "fetched_at, citizen) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?) ON CONFLICT(day, code) "
+            "DO UPDATE SET service = excluded.service, priority = excluded.priority, "
+            "name = excluded.name, slot = excluded.slot, cancelled = 0, "
+            "fetched_at = excluded.fetched_at, citizen = excluded.citizen",
+            (
+                b.day,
+                b.code,
+                b.service,
+                int(b.priority),
+                b.name,
+                b.slot,
+                fetched_at,
+                b.citizen or None,
+            ),
         )
+
+    def booking_by_citizen(self, day: str, citizen: str) -> Booking | None:
+        """``day``'s booking (not cancelled) of the citizen with this keyed ID hash; an
+        unused one first, then by slot."""
+        row = self.c.execute(
+            f"{_SELECT_BOOKING} WHERE day = ? AND citizen = ? AND cancelled = 0 "
+            "ORDER BY ticket_id IS NOT NULL, slot, code LIMIT 1",
+            (day, citizen),
+        ).fetchone()
+        return Booking.from_row(row) if row else None
 
     def cancel_booking(self, day: str, code: str) -> None:
         """Mark a booking cancelled unless a ticket was already issued for it."""
@@ -699,6 +740,15 @@ class Tx:
             "UPDATE bookings SET ticket_id = ? WHERE day = ? AND code = ?", (ticket_id, day, code)
         )
 
+    # -- citizens (keyed ID hashes, kiosk/core/citizen.py)
+    def count_citizen_tickets(self, day: str, citizen: str) -> int:
+        """Tickets issued on ``day`` to the citizen with this keyed ID hash."""
+        return int(
+            self.c.execute(
+                "SELECT COUNT(*) FROM tickets WHERE day = ? AND citizen = ?", (day, citizen)
+            ).fetchone()[0]
+        )
+
     # -- retention
     def prune_before(self, before_day: str, floor: int) -> tuple[int, int]:
         """Delete finished tickets of days before ``before_day`` and their events up to
@@ -711,6 +761,8 @@ class Tx:
             "DELETE FROM events WHERE day < ? AND seq <= ?", (before_day, floor)
         ).rowcount
         self.c.execute("DELETE FROM sequences WHERE day < ?", (before_day,))
+        # Old bookings go too: they hold names and ID hashes (docs/privacy.md).
+        self.c.execute("DELETE FROM bookings WHERE day < ?", (before_day,))
         return t, e
 
     # -- whole-file checks

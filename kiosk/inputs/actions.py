@@ -8,9 +8,10 @@ hall display and the lights follow the event log.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from kiosk.core.citizen import Citizen
 from kiosk.core.queue import Queue, QueueError
 from kiosk.core.store import StoreError
 
@@ -29,6 +30,7 @@ SCREEN_KINDS = (
     "code_key",  # a character on it
     "code_delete",
     "code_submit",
+    "scan",  # a code from a serial scanner (``text``): an ID card or a booking code
 )
 
 
@@ -43,7 +45,9 @@ class Action:
     priority: bool = False
     score: int | None = None
     source: str = ""
-    text: str = ""  # a character typed on the booking-code screen
+    text: str = ""  # a character typed on the booking-code screen, or a scanned code
+    #: The holder of an ID card scanned just before (kiosk.core.citizen); never logged.
+    citizen: Citizen | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,7 @@ def perform(queue: Queue, action: Action) -> Outcome:
 def _perform(queue: Queue, a: Action) -> Outcome:
     if a.kind == "issue":
         assert a.service is not None
-        r = queue.issue(a.service, priority=a.priority, source=a.source)
+        r = queue.issue(a.service, priority=a.priority, source=a.source, citizen=a.citizen)
         return Outcome(a, True, f"issued {r.ticket.code}", r)
     if a.kind not in COUNTER_KINDS:
         raise ValueError(f"not a queue action: {a.kind}")

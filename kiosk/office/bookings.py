@@ -25,17 +25,21 @@ from typing import Any
 import requests
 
 from kiosk import __version__
+from kiosk.core.citizen import Citizen
 from kiosk.core.config import Config, check_url
 from kiosk.core.consumer import Consumer
 from kiosk.core.echo import echo
 from kiosk.core.queue import Issued, Queue, QueueError
-from kiosk.core.store import Booking, Store
+from kiosk.core.store import Booking, Store, Ticket, Tx
 
 log = logging.getLogger(__name__)
 
 #: A claim older than this with no ticket is a crash between claiming and issuing.
 CLAIM_TIMEOUT = 60.0
 CODE_RE = re.compile(r"^[A-Z0-9_-]{3,40}$")
+#: Longest booking code kept from what was typed or scanned.
+CODE_MAX = 40
+ID_NUMBER_RE = re.compile(r"^\d{12}$")
 
 
 class BookingError(QueueError):
@@ -75,11 +79,15 @@ def _vn_date(day: str) -> str:
 # ---------------------------------------------------------------------- the list
 
 
-def parse_bookings(doc: Any, cfg: Config, day: str) -> tuple[list[Booking], list[str]]:
+def parse_bookings(
+    doc: Any, cfg: Config, day: str, hasher: Callable[[str], str] | None = None
+) -> tuple[list[Booking], list[str]]:
     """Bookings from the server's JSON (docs/uplink.md); returns (bookings, problems).
 
     Entries that cannot be used (unknown service, bad code) are skipped and named in
-    ``problems``; the rest of the list is still used.
+    ``problems``; the rest of the list is still used. A booking's ``id_number`` (12
+    digits) is kept only as ``hasher(id_number)``, the site's keyed hash, so a scanned
+    ID card finds it (``[appointments] by_id_card``); without ``hasher`` it is dropped.
     """
     if not isinstance(doc, dict) or not isinstance(doc.get("bookings"), list):
         raise FetchError('the reply is not {"day": …, "bookings": [...]}')
@@ -108,6 +116,14 @@ def parse_bookings(doc: Any, cfg: Config, day: str) -> tuple[list[Booking], list
             )
             continue
         seen.add(code)
+        citizen = ""
+        id_number = b.get("id_number")
+        if id_number not in (None, ""):
+            if not (isinstance(id_number, str) and ID_NUMBER_RE.match(id_number)):
+                # Never quote it: it is personal data.
+                problems.append(f"bookings[{i}] ({code}): id_number is not 12 digits; ignored")
+            elif hasher is not None:
+                citizen = hasher(id_number)
         out.append(
             Booking(
                 day=day,
@@ -116,6 +132,7 @@ def parse_bookings(doc: Any, cfg: Config, day: str) -> tuple[list[Booking], list
                 priority=bool(b.get("priority", False)),
                 name=str(b.get("name", ""))[:200],
                 slot=str(b.get("time", ""))[:20],
+                citizen=citizen,
             )
         )
     return out, problems
@@ -150,8 +167,10 @@ def fetch(
     *,
     session: requests.Session | None = None,
     clock: Callable[[], float] = time.time,
+    hasher: Callable[[str], str] | None = None,
 ) -> tuple[dict[str, int], list[str]]:
-    """Fetch the day's bookings from ``[appointments] url`` into the store.
+    """Fetch the day's bookings from ``[appointments] url`` into the store
+    (``hasher``: the site's keyed ID hash, for bookings that name an ID number).
 
     Returns (counts, problems); raises FetchError with a message a technician can act on.
     """
@@ -192,7 +211,7 @@ def fetch(
         doc = r.json()
     except ValueError:
         raise FetchError(f"{a.url} did not answer JSON") from None
-    bookings, problems = parse_bookings(doc, cfg, day)
+    bookings, problems = parse_bookings(doc, cfg, day, hasher)
     counts = save_bookings(store, day, bookings, clock())
     for p in problems:
         log.warning("bookings: %s", p)
@@ -216,8 +235,14 @@ class BookingFetcher(Consumer):
         self.last_ok: float | None = None
 
     def fetch_now(self) -> dict[str, int]:
+        hasher = self.queue.citizen_key.hash if self.cfg.appointments.by_id_card else None
         counts, _ = fetch(
-            self.cfg, self.store, self.queue.today(), session=self.session, clock=self.queue.clock
+            self.cfg,
+            self.store,
+            self.queue.today(),
+            session=self.session,
+            clock=self.queue.clock,
+            hasher=hasher,
         )
         self.last_ok = self.queue.clock()
         return counts
@@ -254,7 +279,57 @@ class BookingFetcher(Consumer):
 # ---------------------------------------------------------------------- check-in
 
 
-def check_in(queue: Queue, code: str) -> Issued:
+def check_in_by_card(
+    queue: Queue, citizen: Citizen, before: Callable[[Booking], None] | None = None
+) -> Issued | None:
+    """Check in the citizen's booking of today found by their scanned ID card (its keyed
+    hash), as :func:`check_in` does for a code; None when they have no booking today.
+
+    Raises :class:`BookingError` as :func:`check_in` does (used, being checked in).
+    ``before(booking)`` is called just before the ticket is issued (the screen's
+    feedback frame, drawn before the commit as for a touch).
+    """
+    if not (queue.cfg.appointments.enabled and queue.cfg.appointments.by_id_card):
+        return None
+    day = queue.today()
+    with queue.store.read() as tx:
+        b = tx.booking_by_citizen(day, citizen.key_hash)
+    if b is None:
+        return None
+    if b.cancelled or b.ticket_id is not None or b.claimed_at is not None:
+        return check_in(queue, b.code, citizen)  # says why not (used, being checked in)
+    source = f"booking:{b.code}"
+
+    def still_free(tx: Tx, issue_day: str) -> Callable[[Tx, Ticket], None]:
+        # Checked and linked inside the issuing transaction: one commit, no claim needed
+        # (writers are serialised), so the citizen's wait is one fsync, not three.
+        now = tx.booking(issue_day, b.code)
+        if (
+            issue_day != day
+            or now is None
+            or now.cancelled
+            or now.ticket_id is not None
+            or now.claimed_at is not None
+            or tx.ticket_id_by_source(issue_day, source) is not None
+        ):
+            raise _Changed
+        return lambda tx2, t: tx2.link_booking(issue_day, b.code, t.id)
+
+    if before is not None:
+        before(b)
+    try:
+        return queue.issue(
+            b.service, priority=b.priority, source=source, citizen=citizen, hook=still_free
+        )
+    except _Changed:
+        return check_in(queue, b.code, citizen)  # another kiosk was quicker: say so
+
+
+class _Changed(Exception):
+    """The booking changed between reading it and issuing (another kiosk, a refresh)."""
+
+
+def check_in(queue: Queue, code: str, citizen: Citizen | None = None) -> Issued:
     """Redeem a booking code for a ticket with the booking's service and priority.
 
     Raises :class:`BookingError` (``vi``/``en`` messages) for an unknown, cancelled,
@@ -322,7 +397,7 @@ def check_in(queue: Queue, code: str) -> Issued:
             f"Booking {code} was already used at {hhmm} (ticket {used[0]})",
         )
     try:
-        issued = queue.issue(b.service, priority=b.priority, source=source)
+        issued = queue.issue(b.service, priority=b.priority, source=source, citizen=citizen)
     except BaseException:
         with store.transaction() as tx:
             tx.release_booking(day, code)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from kiosk.core import events
@@ -168,7 +169,9 @@ class PrinterConsumer(Consumer):
         if self.skip_stale(t):
             return
         p = event.payload
-        self.print_ticket(t, p.get("ahead"), p.get("wait_minutes"))
+        # Initials of a scanned ID card live in memory until this first print only.
+        initials = self.queue.take_initials(t.id)
+        self.print_ticket(t, p.get("ahead"), p.get("wait_minutes"), initials=initials)
 
     def _token(self, t: Ticket) -> str:
         """The ticket page's token, when the QR template asks for one."""
@@ -184,6 +187,7 @@ class PrinterConsumer(Consumer):
         ahead: int | None,
         wait_minutes: int | None,
         reprint: bool = False,
+        initials: str = "",
     ) -> bool | None:
         """Print one stored ticket and record the verdict; True when it came out, False
         on a printer fault, None when the ticket could not be drawn (a bug, not the
@@ -194,6 +198,8 @@ class PrinterConsumer(Consumer):
             info = info_from_ticket(
                 cfg, t, ahead, wait_minutes, at, self.qr_template, self._token(t)
             )
+            if initials:
+                info = replace(info, initials=initials)
             before = self.check()
             if before.fault:
                 raise PrinterFault(before.state, before.detail)

@@ -7,6 +7,7 @@ SCRIPT_FORMAT = """A script is one step a line, ``HH:MM[:SS] command args`` (``#
     07:35 issue hotich              # a citizen touches a service on the screen
     07:36 issue hotich priority     # ... through the priority path
     07:36 button chungthuc          # ... presses the service's GPIO button
+    07:37 scan 72 hotich            # scans a synthetic ID card (holder aged 72), touches
     07:40 next 1                    # counter 1: call next (also recall, skip, finish)
     07:52 transfer 1 chungthuc      # counter 1 sends its citizen to another service
     07:53 rate 1 3                  # 3 Rất hài lòng, 2 Hài lòng, 1 Chưa hài lòng

@@ -47,7 +47,16 @@ COUNTER_COMMANDS = ("next", "recall", "skip", "finish", "transfer", "rate")
 #: States of the simulated printer; "silent" answers no status query (the kiosk sees
 #: ``unknown``), and "unknown" is accepted as its other name.
 PRINTER_STATES = ("ok", "paper_near_end", "paper_out", "offline", "silent", "unknown")
-COMMANDS = ("issue", "button", *COUNTER_COMMANDS, "printer", "snapshot", "close", "wait")
+COMMANDS = (
+    "issue",
+    "button",
+    "scan",
+    *COUNTER_COMMANDS,
+    "printer",
+    "snapshot",
+    "close",
+    "wait",
+)
 
 
 class ScriptError(Exception):
@@ -133,6 +142,11 @@ def _check_step(cmd: str, args: tuple[str, ...], services: set[str], counters: s
             return f"{cmd} takes a service id" + (
                 " and optionally 'priority'" if cmd == "issue" else ""
             )
+    elif cmd == "scan":
+        if len(args) != 2 or not args[0].isdigit() or not 14 <= int(args[0]) <= 120:
+            return "scan needs the card holder's age (14-120) and a service id"
+        if args[1] not in services:
+            return f"scan: unknown service {args[1]!r} ({known_s})"
     elif cmd in COUNTER_COMMANDS:
         if not args or args[0] not in counters:
             return f"{cmd} needs a counter number ({', '.join(sorted(counters, key=int))})"
@@ -406,7 +420,9 @@ class Simulation:
                 )
         elif cmd == "button":
             out = app.act(Action("issue", service=args[0], source="gpio"))
-        if cmd in ("issue", "button") and out is not None and out.ok:
+        elif cmd == "scan":
+            out = self._scan(app, clock, int(args[0]), args[1])
+        if cmd in ("issue", "button", "scan") and out is not None and out.ok:
             # The citizen waits at the printer: real time for the consumer thread,
             # so the screen shows what the printer really answered.
             self._await_print(app, q, out.result.ticket.id)
@@ -447,6 +463,48 @@ class Simulation:
             self.say(f"{hm}  {cmd:<8} {out.text}" + ("" if out.ok else "  (refused)"))
             if not out.ok:
                 self.refusals.append(f"{hm} {cmd} {' '.join(args)}: {out.text}")
+
+    def _scan(self, app: Any, clock: SimClock, age: int, service: str) -> Outcome:
+        """A citizen scans a synthetic ID card (a keyboard-wedge scanner's keys, then
+        Enter), then touches a service."""
+        import pygame
+
+        from kiosk.inputs.idcard import synthetic, synthetic_id
+
+        today = datetime.fromtimestamp(clock(), self.cfg.tz).date()
+        birth = today.replace(year=today.year - age, day=min(today.day, 28))
+        n = self.counts.get("scan", 0)
+        text = synthetic(
+            synthetic_id(birth, female=bool(n % 2), serial=n),
+            ("Nguyễn Văn Mẫu", "Trần Thị Thử")[n % 2],
+            birth.strftime("%d%m%Y"),
+        )
+        while app.model.screen == "printing":
+            clock.t += 0.5
+            app.step()
+        app.model.guard_until = 0
+        for ch in text:
+            try:
+                code = pygame.key.key_code(ch.lower())
+            except ValueError:
+                code = 0
+            pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=code, unicode=ch))
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_RETURN, unicode="\r"))
+        before = app.acted
+        app.step()
+        read = app.outcomes[-1] if app.acted > before else None
+        if read is None or not read.ok or read.result is not None:
+            return read or Outcome(Action("scan"), False, f"screen shows {app.model.screen}")
+        clock.t += 2
+        app.step()
+        app.model.guard_until = 0
+        app.touch(self._target(app, service))
+        out: Outcome = app.outcomes[-1]
+        if out.ok:
+            self.say(
+                f"           ID card read{' (priority by age)' if 'priority' in read.text else ''}"
+            )
+        return out
 
     def _await_print(self, app: Any, q: Queue, ticket_id: int, timeout: float = 3.0) -> None:
         if not any(c.name == "printer" for c in self.consumers):

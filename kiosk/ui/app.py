@@ -25,6 +25,7 @@ import select
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +38,7 @@ from kiosk.core.queue import Queue, QueueError, is_open_at
 from kiosk.core.store import Event, StoreError
 from kiosk.inputs.actions import CITIZEN_KINDS, COUNTER_KINDS, Action, Outcome, perform
 from kiosk.inputs.keys import KeyMap
+from kiosk.inputs.scanner import KeyBurst
 from kiosk.ui import inputwait
 from kiosk.ui.render import Renderer
 from kiosk.ui.screens import Model
@@ -58,6 +60,10 @@ ACTIVE_SECONDS = 5.0
 TICK_SECONDS = 20.0
 #: Keys closer than this are a barcode scanner typing a booking code, not a person.
 SCAN_GAP_S = 0.06
+#: Seconds a scanned ID card waits for its holder to choose a service.
+CARD_HOLD_S = 60.0
+#: Screens on which a scanned code is read (an ID card, or a booking code).
+SCAN_SCREENS = ("home", "priority", "code", "result", "refused")
 #: Longest gap between watchdog pings when systemd asks for none.
 PING_SECONDS = 5.0
 #: Longest sleep of an idle loop that waits on its input (kiosk.ui.inputwait).
@@ -219,6 +225,10 @@ class KioskApp:
         self.outcomes: list[Outcome] = []
         self.acted = 0
         self._held: list[tuple[str, str, float]] = []  # keys held back: (name, char, time)
+        #: A scanner's keystrokes told from a person's (kiosk.inputs.scanner).
+        self.burst = KeyBurst(SCAN_GAP_S)
+        #: The holder of a card scanned just now, until they choose a service (or until).
+        self.card: tuple[Any, float] | None = None
         #: Key name → function, tried before the key map (the simulator's printer keys).
         self.key_hooks: dict[str, Callable[[], None]] = {}
         #: Called on the main thread after news from the store or an action (lights).
@@ -280,6 +290,10 @@ class KioskApp:
         """Hand an action from another thread (GPIO callback) to the main loop."""
         pygame.event.post(pygame.event.Event(self.ACTION_EVENT, action=action))
         self.wake.set()
+
+    def post_scan(self, text: str) -> None:
+        """Hand a code from a serial scanner's thread to the main loop."""
+        self.post(Action("scan", text=text, source="serial"))
 
     def _watch_store(self) -> None:
         # Wakes the main loop when any thread (printer consumer, ...) or, within a
@@ -365,6 +379,10 @@ class KioskApp:
             except Exception as e:  # a locked store must not stop the screen
                 log.warning("housekeeping tick failed: %s", e)
         self._release_held(now)
+        scanned = self.burst.ended(now)
+        if scanned is not None and m.screen in SCAN_SCREENS:
+            self._held = []
+            self.scanned(scanned, "scanner")
         m.update(now)
         self.draw()
         if self._changed:
@@ -445,7 +463,11 @@ class KioskApp:
                 out = Outcome(a, False, f"not accepting tickets now ({m.screen})")
                 self._outcome(out)
                 return out
-            m.start_issue(a.service, a.priority, now)
+            if self.card is not None and a.citizen is None:
+                if now <= self.card[1]:
+                    a = replace(a, citizen=self.card[0])  # the card scanned just before
+                self.card = None
+            m.start_issue(a.service or "", a.priority, now)
             self.draw()  # the feedback frame, before the transaction
             out = perform(self.queue, a)
             if out.ok:
@@ -462,6 +484,8 @@ class KioskApp:
             return out
         if a.kind == "code_submit":
             return self.check_in()
+        if a.kind == "scan":
+            return self.scanned(a.text, a.source)
         m.screen_action(a, now)
         if a.kind == "select_counter":
             self._outcome(Outcome(a, True, f"counter {a.counter} selected"))
@@ -479,6 +503,21 @@ class KioskApp:
         if not text and len(name) == 1:
             text = name  # a backend that sends no text with its key events
         ch = text if len(text) == 1 and text.isprintable() and not text.isspace() else ""
+        cards = self.cfg.scanner.id_cards
+        if (cards or m.appointments) and m.screen in SCAN_SCREENS:
+            # A scanner types its code within milliseconds and ends with Enter; the
+            # whole burst is read at once (an ID card keeps its spaces and "|").
+            if name in ("return", "enter", "keypad enter"):
+                scanned = self.burst.enter(now)
+                if scanned is not None:
+                    self._held = []
+                    self.scanned(scanned, "scanner")
+                    return
+            else:
+                self.burst.key(text if len(text) == 1 and text.isprintable() else "", now)
+                if self.burst.in_burst(now):
+                    self._held = []  # the first key was the scan's: never a key press
+                    return
         if m.screen == "code":
             if name in ("return", "enter"):
                 self.act(Action("code_submit", source="key"))
@@ -489,7 +528,10 @@ class KioskApp:
             elif ch:
                 self.act(Action("code_key", text=ch, source="key"))
             return
-        if m.appointments and ch and m.screen in ("home", "priority"):
+        # Every ID number starts with 0 (province codes 001–096): with cards on, a "0"
+        # waits a few milliseconds to see whether a scanner goes on typing.
+        maybe_scan = m.appointments or (cards and ch == "0")
+        if maybe_scan and ch and m.screen in ("home", "priority"):
             if self._held and now - self._held[-1][2] <= SCAN_GAP_S:
                 # A second key within a few milliseconds: nobody types that fast, a
                 # scanner does. Everything typed so far is the start of a code.
@@ -517,6 +559,100 @@ class KioskApp:
             if a is not None:
                 self.act(a)
 
+    # ------------------------------------------------------------------ scanner
+    def scanned(self, text: str, source: str) -> Outcome:
+        """A code read by a scanner (keyboard burst or serial port): an ID card
+        (kiosk.inputs.idcard), else a booking code, else "not an ID card"."""
+        from kiosk.inputs.idcard import NOT_CARD, looks_like_card
+        from kiosk.office.bookings import CODE_MAX, normalise
+
+        assert self.model is not None
+        m = self.model
+        a = Action("scan", source=source)  # never the text: it may be personal data
+        if m.screen in ("result", "refused"):
+            m.screen_action(Action("back", source=source), self.mono())  # a new citizen
+        if self.cfg.scanner.id_cards and looks_like_card(text):
+            m.code = ""  # its first digit may have reached the booking-code field
+            return self._card(text, a)
+        if m.appointments:
+            if m.screen != "code":
+                m.screen_action(Action("appointment", source=source), self.mono())
+            m.code = normalise(text)[:CODE_MAX]
+            return self.check_in()
+        return self._refuse(a, NOT_CARD.vi, NOT_CARD.en, "not an ID card")
+
+    def _card(self, text: str, a: Action) -> Outcome:
+        """An ID card: its holder's booking of today, or a hold until they choose."""
+        from kiosk.core.citizen import CitizenKeyError
+        from kiosk.core.queue import CitizenLimit
+        from kiosk.inputs.idcard import IdCard, read
+        from kiosk.inputs.scanner import citizen_of
+        from kiosk.office.bookings import BookingError, check_in_by_card
+
+        assert self.model is not None
+        m = self.model
+        today = datetime.fromisoformat(self.queue.today()).date()
+        card = read(text, today)
+        if not isinstance(card, IdCard):
+            return self._refuse(a, card.vi, card.en, f"ID card: {card.kind}")
+        if not m.accepting:
+            return self._refuse(a, "", "", f"not accepting tickets now ({m.screen})")
+        try:
+            citizen = citizen_of(card, self.queue.citizen_key, self.cfg, today)
+            del card  # nothing else of the card is kept
+            limit = self.cfg.queue.per_citizen_daily_limit
+            if limit:
+                with self.queue.store.read() as tx:
+                    if tx.count_citizen_tickets(self.queue.today(), citizen.key_hash) >= limit:
+                        raise CitizenLimit(limit)
+            senior = citizen.senior
+
+            def feedback(b: Any) -> None:
+                m.start_issue(b.service, b.priority or senior, self.mono())
+                self.draw()  # the feedback frame, before the transaction (as a touch)
+
+            r = check_in_by_card(self.queue, citizen, feedback)
+        except (BookingError, CitizenLimit) as e:
+            return self._refuse(a, e.vi, e.en, "ID card: refused")
+        except (CitizenKeyError, QueueError, StoreError) as e:
+            log.error("ID card: %s", e)
+            return self._refuse(a, "", "", str(e))
+        now = self.mono()
+        if r is not None:
+            self._show_issued(r, now)
+            out = Outcome(a, True, f"ID card: booking checked in, issued {r.ticket.code}", r)
+            self._outcome(out)
+            return out
+        self.card = (citizen, now + CARD_HOLD_S)
+        if citizen.senior and self.cfg.queue.priority_enabled:
+            m.screen_action(Action("priority", priority=True, source=a.source), now)
+        hello = f" ({citizen.initials})" if citizen.initials else ""
+        m.show_toast(
+            f"Đã đọc thẻ{hello} — mời chọn dịch vụ · Card read — please choose a service",
+            now,
+            CARD_HOLD_S,
+        )
+        out = Outcome(a, True, "ID card read" + (", priority by age" if citizen.senior else ""))
+        self._outcome(out)
+        return out
+
+    def _refuse(self, a: Action, vi: str, en: str, text: str) -> Outcome:
+        """Say on the refused screen why a scan gave no number (Vietnamese, English)."""
+        assert self.model is not None
+        now = self.mono()
+        self.card = None
+        self.model.start_issue("", False, now)
+        self.model.refused(f"{vi} — {en}" if vi else text, now)
+        out = Outcome(a, False, text)
+        self._outcome(out)
+        return out
+
+    def _show_issued(self, r: Any, now: float) -> None:
+        assert self.model is not None
+        self.model.start_issue(r.ticket.service, r.ticket.priority, now)
+        self.model.issued(r.ticket.id, r.ticket.code, r.ahead, r.wait_minutes, now)
+        self._news.set()
+
     def check_in(self) -> Outcome:
         """Redeem the typed or scanned booking code for a ticket (kiosk.office.bookings)."""
         from kiosk.office.bookings import BookingError, check_in
@@ -540,10 +676,7 @@ class KioskApp:
                 m.refused(str(e), self.mono())
                 out = Outcome(a, False, str(e))
             else:
-                now = self.mono()
-                m.start_issue(r.ticket.service, r.ticket.priority, now)
-                m.issued(r.ticket.id, r.ticket.code, r.ahead, r.wait_minutes, now)
-                self._news.set()
+                self._show_issued(r, self.mono())
                 out = Outcome(a, True, f"booking {code}: issued {r.ticket.code}", r)
         self._outcome(out)
         return out

@@ -4,7 +4,7 @@ Wiring, in order: the store and queue; the screen
 (:class:`~kiosk.ui.app.KioskApp`, first frame, READY=1); the consumers (printer,
 hall-display link, uplink: :func:`kiosk.compose.start_consumers`) in their own
 threads; GPIO buttons and lights when
-``[gpio] enabled``; SIGTERM/SIGINT end the loop cleanly. systemd gets READY=1
+``[gpio] enabled``; a serial ID-card scanner when ``[scanner] port`` is set; SIGTERM/SIGINT end the loop cleanly. systemd gets READY=1
 after the first frame and WATCHDOG=1 from the main loop.
 """
 
@@ -54,6 +54,7 @@ def run_kiosk(
 
     consumers: list[Any] = []
     inputs: Any = None
+    scanner: Any = None
     app = KioskApp(
         queue,
         size=size,
@@ -96,6 +97,12 @@ def run_kiosk(
 
                 app.listeners.append(refresh)
                 refresh(app)
+        if cfg.scanner.port:
+            # A serial 2D scanner (kiosk/inputs/scanner.py): each code to the main loop.
+            from kiosk.inputs.scanner import SerialScanner
+
+            scanner = SerialScanner(cfg.scanner.port, app.post_scan, cfg.scanner.baud)
+            scanner.start()
         if setup is not None:
             setup(app)
         app.run()
@@ -104,6 +111,8 @@ def run_kiosk(
         for s, h in previous.items():
             signal.signal(s, h)
         app.close()
+        if scanner is not None:
+            scanner.stop()
         if inputs is not None:
             inputs.close()
         stop_consumers(consumers)

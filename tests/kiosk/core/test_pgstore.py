@@ -188,6 +188,14 @@ def test_schema_is_migrated_once_and_a_newer_one_is_refused(pgstore: PgStore, db
         PgStore(db_url)
 
 
+def test_both_stores_are_at_the_same_schema_version():
+    from kiosk.core import pgstore
+    from kiosk.core import store as sqlite_store
+
+    assert SCHEMA_VERSION == sqlite_store.SCHEMA_VERSION
+    assert len(sqlite_store.MIGRATIONS) == len(pgstore.MIGRATIONS) == SCHEMA_VERSION
+
+
 def test_a_password_never_appears_in_messages():
     assert redact("postgresql://kiosk:secret@db.example/q") == "postgresql://kiosk:***@db.example/q"
     with pytest.raises(StoreError) as e:

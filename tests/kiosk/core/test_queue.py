@@ -352,3 +352,77 @@ def test_store_is_shared_by_two_queues_on_the_same_file(
 def test_config_dataclasses_are_frozen(cfg: Config) -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.services[0].prefix = "Z"  # type: ignore[misc]
+
+
+# ------------------------------------------------------------------ citizens (ID cards)
+
+
+def _reopen(store: Any, tmp_path: Path) -> Any:
+    """The same database opened again, as after a restart."""
+    if isinstance(store, Store):
+        store.close()
+        return Store(tmp_path / "queue.db")
+    from kiosk.core.pgstore import PgStore
+
+    url = store.url
+    store.close()
+    return PgStore(url)
+
+
+def test_the_daily_limit_per_citizen_holds_across_a_restart(
+    cfg: Config, store: Any, clock: Clock, tmp_path: Path
+) -> None:
+    from kiosk.core.citizen import Citizen
+    from kiosk.core.queue import CitizenLimit
+
+    cfg.queue = dataclasses.replace(cfg.queue, per_citizen_daily_limit=2)
+    cfg.scanner = dataclasses.replace(cfg.scanner, key_file=str(tmp_path / "citizen.key"))
+    q = Queue(cfg, store, clock)
+    me = Citizen(q.citizen_key.hash("001099012345"))
+    other = Citizen(q.citizen_key.hash("001099054321"))
+    q.issue("hotich", citizen=me)
+    store = _reopen(store, tmp_path)
+    q = Queue(cfg, store, clock)
+    me = Citizen(q.citizen_key.hash("001099012345"))
+    q.issue("chungthuc", citizen=me)
+    with pytest.raises(CitizenLimit) as e:
+        q.issue("hotich", citizen=me)
+    assert "tối đa" in e.value.vi and "most one person" in e.value.en
+    q.issue("hotich", citizen=other)  # someone else is not limited
+    q.issue("hotich")  # nor a walk-in without a card
+    clock.advance(24 * 3600)
+    q.issue("hotich", citizen=me)  # a new day
+    store.close()
+
+
+def test_a_citizen_hash_is_stored_with_the_ticket_but_never_in_events(
+    cfg: Config, store: Any, clock: Clock, tmp_path: Path
+) -> None:
+    from kiosk.core.citizen import Citizen
+
+    cfg.scanner = dataclasses.replace(cfg.scanner, key_file=str(tmp_path / "citizen.key"))
+    q = Queue(cfg, store, clock)
+    h = q.citizen_key.hash("001099012345")
+    r = q.issue("hotich", citizen=Citizen(h, senior=True, initials="N.V.A."))
+    assert r.ticket.priority
+    with store.read() as tx:
+        assert tx.count_citizen_tickets(q.today(), h) == 1
+    for e in store.events_since(0, limit=1000):
+        assert h not in str(e.payload) and "N.V.A." not in str(e.payload)
+    assert q.take_initials(r.ticket.id) == "N.V.A." and q.take_initials(r.ticket.id) == ""
+
+
+def test_a_refused_ticket_keeps_no_initials(
+    cfg: Config, store: Any, clock: Clock, tmp_path: Path
+) -> None:
+    from kiosk.core.citizen import Citizen
+
+    cfg.queue = dataclasses.replace(cfg.queue, per_citizen_daily_limit=1)
+    cfg.scanner = dataclasses.replace(cfg.scanner, key_file=str(tmp_path / "citizen.key"))
+    q = Queue(cfg, store, clock)
+    me = Citizen(q.citizen_key.hash("001099012345"), initials="N.V.A.")
+    q.issue("hotich", citizen=me)
+    q.initials.clear()
+    with pytest.raises(QueueError):
+        q.issue("hotich", citizen=me)
+    assert q.initials == {}

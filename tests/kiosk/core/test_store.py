@@ -193,6 +193,27 @@ def test_prune_keeps_recent_days_and_events_not_yet_consumed(queue: Queue, cfg, 
     assert queue.issue("hotich").ticket.code == "A002"  # today's numbering untouched
 
 
+def test_retention_forgets_old_id_hashes_with_their_tickets_and_bookings(
+    queue: Queue, clock
+) -> None:
+    from kiosk.core.citizen import Citizen
+    from kiosk.core.store import Booking
+
+    old_day = queue.today()
+    h = queue.citizen_key.hash("001099012345")
+    queue.issue("hotich", citizen=Citizen(h))
+    with queue.store.transaction() as tx:
+        tx.save_booking(Booking(old_day, "BK1", "hotich", citizen=h), clock())
+    queue.close_day()
+    clock.advance((queue.cfg.storage.retention_days + 2) * 86400)
+    queue.issue("hotich")
+    queue.prune()
+    with queue.store.read() as tx:
+        assert tx.count_citizen_tickets(old_day, h) == 0
+        assert tx.booking_by_citizen(old_day, h) is None
+        assert tx.booking(old_day, "BK1") is None
+
+
 def test_full_disk_is_explained_and_leaves_store_usable(queue: Queue) -> None:
     queue.issue("hotich")
     pages = queue.store.conn.execute("PRAGMA page_count").fetchone()[0]

@@ -273,3 +273,44 @@ def test_the_fetcher_wakes_for_the_next_days_list_at_opening(cfg, store, clock):
     assert f.until_next_day() == 14.5 * 3600 + 2  # 07:30 tomorrow
     clock.set_local(cfg, "2026-12-01T06:00:00")
     assert f.until_next_day() == 1.5 * 3600 + 2  # 07:30 today
+
+
+# ------------------------------------------------------------------ by ID card
+
+
+def test_a_booking_is_found_by_the_scanned_id_card_and_only_its_hash_is_kept(
+    server, store, clock, tmp_path
+):
+    from kiosk.core.citizen import Citizen
+    from kiosk.office.bookings import check_in_by_card
+
+    listed = {
+        "day": DAY,
+        "bookings": [
+            {"code": "HB-0021", "service": "datdai", "id_number": "001099012345"},
+            {"code": "HB-0022", "service": "hotich", "id_number": "12345"},  # not an ID
+        ],
+    }
+    server.expect_request("/bookings").respond_with_json(listed)
+    cfg = site(server.url_for("/bookings"))
+    queue = Queue(cfg, store, clock)
+    key = queue.citizen_key
+    counts, problems = fetch(cfg, store, DAY, clock=clock, hasher=key.hash)
+    assert counts["listed"] == 2
+    assert problems == ["bookings[1] (HB-0022): id_number is not 12 digits; ignored"]
+    assert "12345" not in problems[0]
+    # Nothing in the database file holds the ID number itself.
+    queue.store.close()
+    assert b"001099012345" not in (tmp_path / "queue.db").read_bytes()
+    from kiosk.core.store import Store
+
+    queue = Queue(cfg, Store(tmp_path / "queue.db"), clock)
+    me = Citizen(queue.citizen_key.hash("001099012345"))
+    r = check_in_by_card(queue, me)
+    assert r is not None and r.ticket.source == "booking:HB-0021"
+    assert r.ticket.service == "datdai"
+    with pytest.raises(UsedBooking):
+        check_in_by_card(queue, me)
+    stranger = Citizen(queue.citizen_key.hash("001099054321"))
+    assert check_in_by_card(queue, stranger) is None  # no booking: a walk-in ticket
+    queue.store.close()

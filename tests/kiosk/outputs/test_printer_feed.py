@@ -547,3 +547,38 @@ def test_an_unplugged_printer_is_retried_with_backoff_and_noticed_soon_after_it_
         mono.t += 1
     assert printer_status(queue.store).state == "offline"
     assert [b - a for a, b in zip(checks, checks[1:], strict=False)][-3:] == [FAULT_RETRY] * 3
+
+
+def test_a_scanned_cards_initials_are_printed_once_from_memory_only(
+    queue: Queue, consumer: PrinterConsumer, fake: FakePrinter
+) -> None:
+    from kiosk.core.citizen import Citizen
+
+    queue.cfg.printer = replace(queue.cfg.printer, initials=True)
+    r = queue.issue("hotich", citizen=Citizen("0" * 64, initials="N.V.A."))
+    assert consumer.run_once() == 1
+    [job] = wait_jobs(fake, 1)
+    assert (
+        decoded_is(job, consumer, queue, r.ticket.code, ahead=r.ahead, wait_minutes=r.wait_minutes)
+        is False
+    )  # not the ticket without initials ...
+    t = queue.ticket(r.ticket.code)
+    info = replace(info_from_ticket(queue.cfg, t, r.ahead, r.wait_minutes), initials="N.V.A.")
+    want = consumer.printer.layout.render(info).convert("L")
+    assert ImageChops.difference(raster.decode(job).convert("L"), want).getbbox() is None
+    assert queue.initials == {}  # ... and forgotten once printed
+
+
+def test_initials_are_not_printed_when_the_site_file_says_no(
+    queue: Queue, consumer: PrinterConsumer, fake: FakePrinter
+) -> None:
+    from kiosk.core.citizen import Citizen
+
+    queue.cfg.printer = replace(queue.cfg.printer, initials=False)
+    r = queue.issue("hotich", citizen=Citizen("0" * 64, initials="N.V.A."))
+    assert queue.initials == {}
+    consumer.run_once()
+    [job] = wait_jobs(fake, 1)
+    assert decoded_is(
+        job, consumer, queue, r.ticket.code, ahead=r.ahead, wait_minutes=r.wait_minutes
+    )

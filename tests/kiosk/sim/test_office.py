@@ -172,6 +172,30 @@ def test_a_small_script_plays_each_counter_command(tmp_path: Path) -> None:
     assert (tmp_path / "o" / "screens" / "kiosk-paper-out.png").exists()
 
 
+def test_a_script_scans_synthetic_id_cards_and_a_senior_is_served_first(tmp_path: Path) -> None:
+    script = tmp_path / "cards.txt"
+    script.write_text(
+        "07:35 issue hotich\n07:36 scan 72 hotich\n07:37 scan 30 chungthuc\n07:40 next 1\n",
+        encoding="utf-8",
+    )
+    r = sim("--headless", "--no-display", "--script", str(script), "--out", str(tmp_path / "o"))
+    assert r.returncode == 0, r.stderr
+    assert "ID card read (priority by age)" in r.stdout
+    events = jsonl(tmp_path / "o" / "events.jsonl")
+    issued = [(e["code"], e["priority"]) for e in events if e["type"] == "ticket_issued"]
+    assert issued == [("A001", False), ("A002", True), ("B001", False)]
+    called = [e["code"] for e in events if e["type"] == "ticket_called"]
+    assert called == ["A002"]
+    # Nothing of a card reaches the event log or the ticket list.
+    for name in ("events.jsonl", "tickets.json"):
+        text = (tmp_path / "o" / name).read_text(encoding="utf-8")
+        assert "Nguyễn Văn Mẫu" not in text and "Trần Thị Thử" not in text and "|" not in text
+    bad = tmp_path / "bad.txt"
+    bad.write_text("07:35 scan old hotich\n", encoding="utf-8")
+    r = sim("--headless", "--script", str(bad), "--out", str(tmp_path / "o2"))
+    assert r.returncode == 2 and "scan needs the card holder's age" in r.stderr
+
+
 def test_script_mistakes_are_reported_by_line_and_nothing_is_played(tmp_path: Path) -> None:
     script = tmp_path / "bad.txt"
     script.write_text(
