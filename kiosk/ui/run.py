@@ -97,6 +97,14 @@ def run_kiosk(
 
                 app.listeners.append(refresh)
                 refresh(app)
+        if cfg.scanner.id_cards:
+            # The site's key for ID hashes is made at the first start, not at the first scan.
+            from kiosk.core.citizen import CitizenKeyError
+
+            try:
+                queue.citizen_key  # noqa: B018 - loads, or creates the file (mode 0600)
+            except CitizenKeyError as e:
+                log.error("ID cards: %s", e)
         if cfg.scanner.port:
             # A serial 2D scanner (kiosk/inputs/scanner.py): each code to the main loop.
             from kiosk.inputs.scanner import SerialScanner
