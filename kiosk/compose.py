@@ -66,6 +66,13 @@ def start_consumers(
         from kiosk.office.bookings import from_config as bookings_from_config
 
         consumers.append(bookings_from_config(cfg, queue))
+    if cfg.kiosk.id:
+        # Several kiosks share one store: each keeps its own place in the event log for
+        # what it does itself (its printer, its hall display, its metrics page). The
+        # uplink reports the whole site once and keeps its shared name.
+        for c in consumers:
+            if c.name != "uplink":
+                c.name = f"{c.name}@{cfg.kiosk.id}"
     for c in consumers:
         c.start()
     return consumers

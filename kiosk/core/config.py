@@ -101,6 +101,18 @@ class StorageSection:
 
 
 @dataclass(frozen=True)
+class KioskSection:
+    """``[kiosk]``"""
+
+    id: str = key(
+        "",
+        "This kiosk's name when several share one store ([storage] url): it prints the "
+        "tickets issued at it; empty in a one-kiosk office",
+        pattern=r"^[A-Za-z0-9_-]{0,32}$",
+    )
+
+
+@dataclass(frozen=True)
 class NumberingSection:
     """``[numbering]``"""
 
@@ -371,6 +383,7 @@ class Config:
     counters: list[Counter]
     hours: HoursSection = HoursSection()
     storage: StorageSection = StorageSection()
+    kiosk: KioskSection = KioskSection()
     numbering: NumberingSection = NumberingSection()
     queue: QueueSection = QueueSection()
     rating: RatingSection = RatingSection()

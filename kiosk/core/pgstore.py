@@ -42,7 +42,7 @@ from kiosk.core.store import Event, StoreError, Ticket, Tx, redact
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 CHANNEL = "kiosk_events"
 
 #: Ordered migrations (entry N brings the schema from N to N+1), the same tables as
@@ -134,6 +134,9 @@ MIGRATIONS: list[str] = [
     ALTER TABLE tickets ADD COLUMN citizen TEXT;
     CREATE INDEX tickets_citizen ON tickets (day, citizen) WHERE citizen IS NOT NULL;
     ALTER TABLE bookings ADD COLUMN citizen TEXT;
+    """,
+    """
+    ALTER TABLE tickets ADD COLUMN kiosk TEXT NOT NULL DEFAULT '';
     """,
 ]
 

@@ -261,6 +261,7 @@ class Queue:
         source: str = "",
         citizen: Citizen | None = None,
         hook: IssueHook | None = None,
+        kiosk: str | None = None,
     ) -> Issued:
         """A new ticket for a service; numbered exactly once per service and day.
 
@@ -271,12 +272,15 @@ class Queue:
         ``citizen`` (a scanned ID card): its keyed hash is stored with the ticket for
         ``[queue] per_citizen_daily_limit`` (:class:`CitizenLimit` beyond it), a senior
         gets priority, and its initials are held for the printer.
+
+        ``kiosk`` names the kiosk that prints it (default: this one, ``[kiosk] id``);
+        in a large centre several kiosks share one store and numbering.
         """
         svc = self.service(service_id)
         if citizen is not None and citizen.senior:
             priority = True
         priority = bool(priority and self.cfg.queue.priority_enabled)
-        extra: dict[str, Any] = {}
+        extra: dict[str, Any] = {"kiosk": self.cfg.kiosk.id if kiosk is None else kiosk}
         held: list[int] = []
         try:
             return self._issue(svc, priority, source, citizen, extra, held, hook)
@@ -345,8 +349,17 @@ class Queue:
                 while len(self.initials) > INITIALS_HELD:
                     del self.initials[next(iter(self.initials))]
             wait = self._estimate(tx, svc, ahead)
+            where = {"kiosk": extra["kiosk"]} if extra["kiosk"] else {}
             seq = self._event(
-                tx, events.TICKET_ISSUED, now, day, t, ahead=ahead, wait_minutes=wait, source=source
+                tx,
+                events.TICKET_ISSUED,
+                now,
+                day,
+                t,
+                ahead=ahead,
+                wait_minutes=wait,
+                source=source,
+                **where,
             )
         return Issued(t, ahead, wait, seq)
 

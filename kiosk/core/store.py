@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 #: Ordered migrations; entry N brings the schema from version N to N+1.
 MIGRATIONS: list[str] = [
@@ -117,6 +117,10 @@ MIGRATIONS: list[str] = [
     CREATE INDEX tickets_citizen ON tickets (day, citizen) WHERE citizen IS NOT NULL;
     ALTER TABLE bookings ADD COLUMN citizen TEXT;
     """,
+    # 4 -> 5: the kiosk that issued each ticket (several kiosks on one PostgreSQL store).
+    """
+    ALTER TABLE tickets ADD COLUMN kiosk TEXT NOT NULL DEFAULT '';
+    """,
 ]
 
 TICKET_COLUMNS = (
@@ -140,6 +144,7 @@ TICKET_COLUMNS = (
     "rating",
     "source",
     "held_at",
+    "kiosk",
 )
 
 
@@ -169,6 +174,8 @@ class Ticket:
     rating: int | None
     source: str
     held_at: float | None = None
+    #: The kiosk that issued it ([kiosk] id; "" in a one-kiosk office); it prints it.
+    kiosk: str = ""
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> Ticket:
@@ -419,16 +426,16 @@ class Tx:
             for r in self.c.execute(f"{_SELECT_TICKET} WHERE day = ? ORDER BY id", (day,))
         ]
 
-    def tickets_to_print(self) -> list[Ticket]:
+    def tickets_to_print(self, kiosk: str | None = None) -> list[Ticket]:
         """Tickets whose print is pending or failed (not those printed or left to
-        ``kiosk print``); the first condition matches the partial index."""
-        return [
-            Ticket.from_row(r)
-            for r in self.c.execute(
-                f"{_SELECT_TICKET} WHERE print_status != 'printed' "
-                "AND print_status != 'not_printed' ORDER BY id"
-            )
-        ]
+        ``kiosk print``), only those of ``kiosk`` if given; the first condition matches
+        the partial index."""
+        sql = f"{_SELECT_TICKET} WHERE print_status != 'printed' AND print_status != 'not_printed'"
+        args: tuple[Any, ...] = ()
+        if kiosk is not None:
+            sql += " AND kiosk = ?"
+            args = (kiosk,)
+        return [Ticket.from_row(r) for r in self.c.execute(sql + " ORDER BY id", args)]
 
     def events_of_day(self, day: str, types: Sequence[str]) -> list[Event]:
         """The events of some types written for one business day, in order."""

@@ -84,6 +84,8 @@ class Context:
     db_path: Path | None
     statvfs: Callable[[str], os.statvfs_result] = os.statvfs
     now: Callable[[], float] = time.time
+    #: A large centre's PostgreSQL store ([storage] url or --db URL); db_path is None then.
+    db_url: str | None = None
 
 
 # ---------------------------------------------------------------- site file and store
@@ -117,9 +119,63 @@ def _is_dir(p: Path) -> bool:
         return False
 
 
+#: Clock difference between the kiosk and the PostgreSQL server that is worth a warning,
+#: and one that is a failure (tickets' times and business days would disagree).
+CLOCK_WARN_S, CLOCK_FAIL_S = 2.0, 60.0
+
+
+def check_server_store(ctx: Context, url: str) -> Check:
+    """A large centre's PostgreSQL store: reachable, schema known, clocks agree."""
+    from kiosk.core.store import StoreError, redact
+
+    name = redact(url)
+    try:
+        from kiosk.core.pgstore import SCHEMA_VERSION, PgStore
+
+        store = PgStore(url, create=False, connect_timeout=5)
+    except StoreError as e:
+        return fail(
+            "store",
+            str(e),
+            "check that the database server is up and reachable from this kiosk "
+            "(`pg_isready`), the URL in [storage] url, and the password in ~/.pgpass",
+        )
+    try:
+        version = store.schema_version
+        server = store.server_time()
+    except StoreError as e:
+        return fail("store", str(e), "check the database server (`pg_isready`)")
+    finally:
+        store.close()
+    skew = ctx.now() - server
+    if version != SCHEMA_VERSION:
+        return fail(
+            "store",
+            f"{name}: schema {version}, this kiosk knows {SCHEMA_VERSION}",
+            "give every kiosk of the centre the same software version",
+        )
+    if abs(skew) >= CLOCK_FAIL_S:
+        return fail(
+            "store",
+            f"{name}: this kiosk's clock is {skew:+.0f} s from the database server's",
+            "set the time on both (NTP: `timedatectl`); business days and waits would be wrong",
+        )
+    if abs(skew) >= CLOCK_WARN_S:
+        return warn(
+            "store",
+            f"{name}: schema {version}; clocks differ by {skew:+.1f} s",
+            "let both machines take their time from the same NTP server",
+        )
+    return ok(
+        "store", f"{name}: schema {version}, reachable; clocks agree within {abs(skew):.1f} s"
+    )
+
+
 def check_store(ctx: Context) -> Check:
     from kiosk.core.store import Store, StoreError
 
+    if ctx.db_url is not None:
+        return check_server_store(ctx, ctx.db_url)
     p = ctx.db_path
     if p is None:
         return Check("store", "skip", "no valid site file, so no store path")
@@ -687,8 +743,10 @@ def run_checks(
         cfg = load(path)
     except ConfigError as e:
         problems = e.problems
-    db_path = Path(db) if db else (Path(cfg.storage.path) if cfg is not None else None)
-    ctx = Context(path, cfg, db_path, statvfs, now)
+    spec = db if db else (cfg.storage.url or cfg.storage.path if cfg is not None else None)
+    db_url = spec if spec and spec.startswith(("postgresql://", "postgres://")) else None
+    db_path = Path(spec) if spec and db_url is None else None
+    ctx = Context(path, cfg, db_path, statvfs, now, db_url)
     results = []
     if not only or "site" in only:
         results.append(check_site(ctx, problems))

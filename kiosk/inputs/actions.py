@@ -85,7 +85,7 @@ def perform(queue: Queue, action: Action) -> Outcome:
     except (QueueError, StoreError) as e:
         # StoreError: disk full, database locked too long, read-only card. The
         # screen says so and keeps running; nothing was issued (the commit rolled back).
-        return Outcome(action, False, str(e))
+        return Outcome(action, False, str(e), e)
 
 
 def _perform(queue: Queue, a: Action) -> Outcome:

@@ -166,6 +166,8 @@ class PrinterConsumer(Consumer):
             t = tx.ticket(tid)
         if t is None or t.print_status in ("printed", "not_printed"):
             return  # pruned, printed already (reprint pass, `kiosk print`), or left to it
+        if t.kiosk != self.queue.cfg.kiosk.id:
+            return  # issued at another kiosk of the centre: its own printer prints it
         if self.skip_stale(t):
             return
         p = event.payload
@@ -262,7 +264,8 @@ class PrinterConsumer(Consumer):
         not printed on the way, once each, so they leave the backlog for good.
         """
         with self.store.read() as tx:
-            waiting = [t for t in tx.tickets_to_print() if t.id not in self.undrawable]
+            mine = tx.tickets_to_print(self.queue.cfg.kiosk.id)
+            waiting = [t for t in mine if t.id not in self.undrawable]
         return [t for t in waiting if not self.skip_stale(t)]
 
     def ahead_now(self, t: Ticket) -> int:

@@ -42,6 +42,7 @@ from kiosk.inputs.scanner import KeyBurst
 from kiosk.ui import inputwait
 from kiosk.ui.render import Renderer
 from kiosk.ui.screens import Model
+from kiosk.ui.text import t
 
 log = logging.getLogger(__name__)
 
@@ -474,6 +475,11 @@ class KioskApp:
                 r = out.result
                 m.issued(r.ticket.id, r.ticket.code, r.ahead, r.wait_minutes, self.mono())
                 self._news.set()
+            elif isinstance(out.result, StoreError):
+                # The store is away (disk, a centre's database server): the citizen
+                # reads a plain sentence; the technician's detail goes to the log.
+                log.error("cannot issue: %s", out.text)
+                m.refused(t("store_down", m.lang), self.mono())
             else:
                 m.refused(out.text, self.mono())
             self._outcome(out)
@@ -673,7 +679,13 @@ class KioskApp:
                 out = Outcome(a, False, str(e))
             except (QueueError, StoreError) as e:
                 m.start_issue("", False, self.mono())
-                m.refused(str(e), self.mono())
+                if isinstance(e, StoreError):
+                    # The store is away (disk, a centre's database server): the citizen
+                    # reads a plain sentence; the technician's detail goes to the log.
+                    log.error("cannot issue: %s", e)
+                    m.refused(t("store_down", m.lang), self.mono())
+                else:
+                    m.refused(str(e), self.mono())
                 out = Outcome(a, False, str(e))
             else:
                 self._show_issued(r, self.mono())

@@ -69,6 +69,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "printer_offline": {"vi": "Máy in không hoạt động", "en": "The printer is not working"},
     "printer_failed": {"vi": "Máy in không in được phiếu", "en": "The printer could not print"},
     "refused": {"vi": "Không lấy được số", "en": "No number could be issued"},
+    "store_down": {
+        "vi": "Hệ thống tạm thời chưa cấp được số thứ tự. Xin chờ giây lát rồi thử lại.",
+        "en": "Numbers cannot be issued right now. Please wait a moment and try again.",
+    },
     "refused_help": {
         "vi": "Xin vui lòng hỏi cán bộ tại quầy",
         "en": "Please ask the staff at a counter",

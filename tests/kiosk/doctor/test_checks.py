@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import tty
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -649,3 +650,19 @@ def test_the_uplink_check_warns_about_events_stuck_for_an_hour(tmp_path: Path) -
     gone = replace(cfg, uplink=replace(cfg.uplink, token="", token_file=str(tmp_path / "gone")))
     c = check_uplink(Context(tmp_path / "kiosk.toml", gone, db))
     assert c.status == "fail" and "uplink.token_file: cannot read" in c.detail
+
+
+def test_a_centres_postgresql_store_is_checked_for_reach_schema_and_clock(
+    tmp_path: Path, db_url: str
+) -> None:
+    from kiosk.core.pgstore import PgStore
+
+    PgStore(db_url).close()  # `kiosk init --db URL`
+    cfg = site(tmp_path)
+    got = by_name(doctor.run_checks(str(cfg), db_url, ["store"]))["store"]
+    assert got.status == "ok" and "clocks agree" in got.detail
+    late = by_name(doctor.run_checks(str(cfg), db_url, ["store"], now=lambda: time.time() + 120))
+    assert late["store"].status == "fail" and "+120 s" in late["store"].detail
+    down = "postgresql://kiosk@/nowhere?host=" + str(tmp_path)
+    gone = by_name(doctor.run_checks(str(cfg), down, ["store"]))["store"]
+    assert gone.status == "fail" and "pg_isready" in gone.fix

@@ -424,8 +424,9 @@ def test_a_store_that_cannot_write_shows_a_refusal_and_the_screen_keeps_running(
     monkeypatch.setattr(queue, "issue", full)
     app.touch(target(app, "hotich"))
     assert app.model is not None and app.model.screen == "refused"
-    assert app.model.pending is not None and "disk is full" in app.model.pending.error
-    assert not app.outcomes[-1].ok
+    # The citizen reads a plain sentence; the technician's detail is in the outcome and log.
+    assert app.model.pending is not None and "chưa cấp được số" in app.model.pending.error
+    assert not app.outcomes[-1].ok and "disk is full" in app.outcomes[-1].text
     mono.t += queue.cfg.ui.result_seconds + 1
     app.step()
     assert app.model.screen == "home"
