@@ -95,12 +95,15 @@ class CitizenKey:
         return cls(key, p)
 
 
-def key_path(key_file: str, store_path: object) -> Path | None:
+def key_path(key_file: str, store_path: object, data_path: str = "") -> Path | None:
     """Where the site's key lives: ``[scanner] key_file``, else next to the SQLite file;
-    None for an in-memory store or PostgreSQL without ``key_file`` (a key in memory)."""
+    for a PostgreSQL store beside ``data_path`` (``[storage] path``, the kiosk's own data
+    folder, as the web secret); None for an in-memory store (a key in memory)."""
     if key_file:
         return Path(key_file)
     text = str(store_path)
-    if text == ":memory:" or "://" in text or not text:
+    if text.startswith(("postgresql://", "postgres://")):
+        return Path(data_path).parent / KEY_NAME if data_path else None
+    if text == ":memory:" or not text:
         return None
     return Path(text).parent / KEY_NAME

@@ -147,7 +147,11 @@ class Queue:
     def citizen_key(self) -> CitizenKey:
         """The site's key for ID hashes, made at first use (kiosk.core.citizen)."""
         if self._citizen_key is None:
-            p = key_path(self.cfg.scanner.key_file, getattr(self.store, "path", ""))
+            p = key_path(
+                self.cfg.scanner.key_file,
+                getattr(self.store, "path", ""),
+                str(self.cfg.storage.path),
+            )
             self._citizen_key = CitizenKey.load_or_create(p) if p else CitizenKey.ephemeral()
         return self._citizen_key
 

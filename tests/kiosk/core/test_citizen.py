@@ -53,7 +53,9 @@ def test_the_key_lives_next_to_the_database_unless_the_site_file_says(tmp_path: 
     assert key_path("", tmp_path / "queue.db") == tmp_path / "citizen.key"
     assert key_path("/etc/kiosk/k", tmp_path / "queue.db") == Path("/etc/kiosk/k")
     assert key_path("", ":memory:") is None
-    assert key_path("", "postgresql://kiosk@db/kiosk") is None
+    assert key_path("", "postgresql://kiosk@db/kiosk", "/var/lib/kiosk/queue.db") == Path(
+        "/var/lib/kiosk/citizen.key"
+    )
 
 
 def test_key_and_citizen_never_show_secrets_in_repr(tmp_path: Path) -> None:
