@@ -9,12 +9,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from kiosk.core import staff
 from kiosk.core.config import Config, load
+from kiosk.core.pgstore import PgStore
 from kiosk.core.queue import Queue
 from kiosk.core.store import Store
 from tests.conftest import EXAMPLE, ROOT
@@ -31,11 +33,13 @@ def free_port() -> int:
 @dataclass
 class Server:
     url: str
-    db: Path
+    db: Any  # the SQLite file, or a postgresql:// URL
     cfg: Config
     proc: subprocess.Popen[bytes]
 
     def queue(self) -> Queue:
+        if str(self.db).startswith("postgresql://"):
+            return Queue(self.cfg, PgStore(self.db))
         return Queue(self.cfg, Store(self.db))
 
     def client(self, user: str | None = None) -> httpx.Client:
@@ -47,11 +51,12 @@ class Server:
         return c
 
 
-def start_server(tmp: Path, config: Path = EXAMPLE) -> Server:
-    db = tmp / "queue.db"
+def start_server(tmp: Path, config: Path = EXAMPLE, url: str | None = None) -> Server:
+    """``kiosk web`` on a new SQLite store in ``tmp``, or on the PostgreSQL database ``url``."""
+    db: Any = url or tmp / "queue.db"
     cfg = load(config)
-    if not db.exists():
-        store = Store(db)
+    if url or not db.exists():
+        store: Any = PgStore(url) if url else Store(db)
         staff.add(cfg, store, "lan", PINS["lan"], [1, 2])
         staff.add(cfg, store, "minh", PINS["minh"], [3])
         store.close()
@@ -68,7 +73,7 @@ class PortTaken(Exception):
     pass
 
 
-def _start(db: Path, cfg: Config, config: Path) -> Server:
+def _start(db: Any, cfg: Config, config: Path) -> Server:
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "kiosk.cli", "web", "--db", str(db), "--config", str(config)]

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -16,7 +17,7 @@ from kiosk.core import staff
 from kiosk.core.store import Store
 from kiosk.core.tokens import load_secret, secret_path, ticket_token
 from tests.conftest import EXAMPLE, ROOT
-from tests.kiosk.web.conftest import Server
+from tests.kiosk.web.conftest import Server, start_server, stop_server
 
 ACTIONS = ["next", "recall", "skip", "finish", "hold", "return", "call", "transfer", "restore"]
 
@@ -313,3 +314,26 @@ def test_board_stream_follows_another_process_commit_at_once(server: Server) -> 
                     break
             th.join()
     assert len(got) == 3 and got[2] - got[1] < 1.0 or got[2] < got[1] + 1.0
+
+
+def test_the_api_and_live_pages_work_on_a_postgresql_store(tmp_path: Path, db_url: str) -> None:
+    site = tmp_path / "site.toml"
+    text = EXAMPLE.read_text(encoding="utf-8")
+    site.write_text(text.replace('secret_file = ""', f'secret_file = "{tmp_path}/secret"'))
+    s = start_server(tmp_path, site, url=db_url)
+    try:
+        q = s.queue()
+        q.issue("hotich")
+        with s.client("lan") as c:
+            r = c.post("/api/counters/1/next")
+            assert r.status_code == 200 and r.json()["ticket"]["code"] == "A001"
+            assert c.post("/api/counters/1/hold").json()["ticket"]["status"] == "held"
+        assert httpx.get(s.url + "/api/status").json()["counters"][0]["current"] is None
+        q.issue("hotich")  # another process's commit reaches the board (LISTEN/NOTIFY)
+        with httpx.stream("GET", s.url + "/board/events", timeout=20) as r:
+            for line in r.iter_lines():
+                if line.startswith("data:") and '"waiting":1' in line.replace(" ", ""):
+                    break
+        assert (tmp_path / "secret").exists()
+    finally:
+        stop_server(s)
