@@ -31,7 +31,9 @@ def bindir() -> Path | None:
 class Cluster:
     """One throwaway PostgreSQL cluster; ``url`` is a libpq URI to its database ``test``."""
 
-    def __init__(self) -> None:
+    def __init__(self, fsync: bool = False) -> None:
+        """``fsync`` False (tests): fast and unsafe; True (benchmarks): as in production."""
+        self.fsync = fsync
         bin_ = bindir()
         if bin_ is None:
             raise RuntimeError(
@@ -74,7 +76,8 @@ class Cluster:
         return f"postgresql://kiosk@/test?host={self.sock}"
 
     def start(self) -> None:
-        opts = f"-k {self.sock} -c listen_addresses='' -c fsync=off -c max_connections=200"
+        fsync = "on" if self.fsync else "off"
+        opts = f"-k {self.sock} -c listen_addresses='' -c fsync={fsync} -c max_connections=200"
         self._run(
             [
                 str(self.bin / "pg_ctl"),
