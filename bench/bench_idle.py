@@ -53,6 +53,7 @@ CAUSES = {
     "main": "screen main loop",
     "ui-store-watch": "screen's store watcher",
     "store-watch": "store data_version poll",
+    "store-wake": "store wake-up socket",
     "consumer-printe": "printer consumer",
     "consumer-displa": "display-link consumer",
     "display-link-re": "display-link reader",
