@@ -46,6 +46,8 @@ STARS = {5: "Rất tốt", 4: "Tốt", 3: "Bình thường", 2: "Chưa tốt", 1
 #: A 5-star rating is also stored on the 3-level scale, so reports and metrics count
 #: both scales alike (docs/decisions.md): 5 → Rất hài lòng, 4 → Hài lòng, 1–3 → Chưa hài lòng.
 STARS_TO_LEVEL = {5: 3, 4: 2, 3: 1, 2: 1, 1: 1}
+#: The counter's three rating buttons on a 5-star site (their level survives STARS_TO_LEVEL).
+BUTTON_TO_STARS = {3: 5, 2: 4, 1: 2}
 
 
 def rating_labels(cfg: Config) -> dict[int, str]:
@@ -673,6 +675,14 @@ class Queue:
                 **extra,
             )
             return t
+
+    def rate_button(self, counter_id: int | str, level: int) -> Ticket:
+        """A rating from the counter's three buttons or keys (3 Rất hài lòng, 2 Hài lòng,
+        1 Chưa hài lòng), on a site of either scale: with 5 stars they count as 5, 4 and 2
+        (Rất tốt, Tốt, Chưa tốt), so the stored level is the button's own."""
+        if self.cfg.rating.scale == 5 and level in BUTTON_TO_STARS:
+            return self.rate(counter_id, BUTTON_TO_STARS[level])
+        return self.rate(counter_id, level)
 
     def set_counter_open(self, counter_id: int | str, is_open: bool) -> None:
         c = self.counter(counter_id)

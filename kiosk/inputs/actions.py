@@ -121,5 +121,5 @@ def _perform(queue: Queue, a: Action) -> Outcome:
         moved = queue.transfer(c.id, target)
         return Outcome(a, True, f"{c.name}: {moved.code} → {target}", moved)
     assert a.score is not None
-    t = queue.rate(c.id, a.score)
+    t = queue.rate_button(c.id, a.score)
     return Outcome(a, True, f"{c.name}: {t.code} rated {a.score}", t)

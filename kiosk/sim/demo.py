@@ -68,7 +68,7 @@ def play_day(
             st = q.status()
             cur = next(x["current"] for x in st["counters"] if x["id"] == c.id)
             if cur and rng.random() < 0.5:
-                q.rate(c.id, rng.choices([3, 2, 1], [90, 8, 2])[0])
+                q.rate_button(c.id, rng.choices([3, 2, 1], [90, 8, 2])[0])
                 counts["rated"] += 1
             if cur and not transferred and minute > 30:
                 other = next((s for s in services if s not in c.services), None)

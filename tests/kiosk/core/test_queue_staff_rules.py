@@ -167,6 +167,19 @@ def test_five_star_scale_stores_the_level_and_the_stars_and_reason(
     assert ev.payload["label"] == "Chưa tốt" and ev.payload["rating"] == 1
 
 
+def test_the_three_rating_buttons_keep_their_level_on_a_five_star_site(
+    store: Store, clock: Clock
+) -> None:
+    q = Queue(variant({"scale = 3": "scale = 5"}), store, clock)
+    for level in (3, 2, 1):
+        q.issue("hotich")
+        q.call_next(1)
+        q.finish(1)
+        assert q.rate_button(1, level).rating == level
+    stars = [e.payload["stars"] for e in store.events_since(0, types=["ticket_rated"])]
+    assert stars == [5, 4, 2]
+
+
 def test_rating_scale_other_than_3_or_5_is_refused_by_the_site_file() -> None:
     with pytest.raises(Exception, match="rating.scale: expected 3"):
         variant({"scale = 3": "scale = 4"})
