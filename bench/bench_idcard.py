@@ -62,8 +62,9 @@ def _enter() -> None:
     pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_RETURN, unicode="\r"))
 
 
-def _scan_to_first_byte(n: int) -> tuple[list[float], list[float], int]:
-    """(Enter → first byte ms with a booking, touch → first byte ms after a card, printed)."""
+def _scan_to_first_byte(n: int) -> tuple[list[float], list[float], list[float], list[float], int]:
+    """(Enter → first byte ms with a booking, of which Enter → issue committed ms,
+    of which the issue call ms, touch → first byte ms after a card, tickets printed)."""
     from kiosk.ui.app import KioskApp
 
     cfg = load(ROOT / "config" / "example.toml")
@@ -84,6 +85,18 @@ def _scan_to_first_byte(n: int) -> tuple[list[float], list[float], int]:
             q.clock(),
         )
         c = PrinterConsumer(q, uri=f"file:{fake.link_path}")
+        committed: list[float] = []
+        issue_ms: list[float] = []
+        plain_issue = q.issue
+
+        def timed_issue(*args, **kw):  # type: ignore[no-untyped-def]
+            t = time.perf_counter()
+            r = plain_issue(*args, **kw)
+            committed.append(time.perf_counter())
+            issue_ms.append((committed[-1] - t) * 1000)
+            return r
+
+        q.issue = timed_issue  # type: ignore[method-assign]
         first = threading.Event()
         stamp: list[float] = []
 
@@ -113,9 +126,12 @@ def _scan_to_first_byte(n: int) -> tuple[list[float], list[float], int]:
             time.sleep(0.3)
             settle()
             booked: list[float] = []
+            to_commit: list[float] = []
+            issue_ms.clear()
             for i in range(n):
                 first.clear()
                 stamp.clear()
+                committed.clear()
                 _keys(_card(i)[0])
                 app.step()  # the scanner's keys: one burst, swallowed
                 _enter()
@@ -123,7 +139,9 @@ def _scan_to_first_byte(n: int) -> tuple[list[float], list[float], int]:
                 app.step()
                 if first.wait(5):
                     booked.append((stamp[0] - t0) * 1000)
+                    to_commit.append((committed[0] - t0) * 1000)
                 settle()
+            booked_issue = list(issue_ms)
             walk_in: list[float] = []
             for i in range(n, n + max(10, n // 3)):
                 first.clear()
@@ -146,7 +164,7 @@ def _scan_to_first_byte(n: int) -> tuple[list[float], list[float], int]:
             c.stop()
             fake.close()
             store.close()
-    return booked, walk_in, out
+    return booked, to_commit, booked_issue, walk_in, out
 
 
 def _timed(fn, n: int) -> list[float]:  # type: ignore[no-untyped-def]
@@ -160,7 +178,8 @@ def _timed(fn, n: int) -> list[float]:  # type: ignore[no-untyped-def]
 
 def run(quick: bool = False) -> list[Row]:
     n = 30 if quick else 200
-    booked, walk_in, out = _scan_to_first_byte(n)
+    booked, to_commit, issue_ms, walk_in, out = _scan_to_first_byte(n)
+    after = [a - b for a, b in zip(booked, to_commit, strict=True)]
     key = CitizenKey.ephemeral()
     texts = [_card(i)[0] for i in range(1000)]
     parse = _timed(lambda i: read(texts[i % 1000]), 2000)
@@ -175,6 +194,12 @@ def run(quick: bool = False) -> list[Row]:
             "≤ 15 ms",
         ),
         Row("idcard", "  (card → booking by ID hash → check-in)", len(booked), f"of {n}"),
+        Row("idcard", "  of which Enter → issue committed p50", percentile(to_commit, 50), "ms"),
+        Row("idcard", "  of which Enter → issue committed p99", percentile(to_commit, 99), "ms"),
+        Row("idcard", "    of which the issue (fsync) p50", percentile(issue_ms, 50), "ms"),
+        Row("idcard", "    of which the issue (fsync) p99", percentile(issue_ms, 99), "ms"),
+        Row("idcard", "  committed → first byte p50", percentile(after, 50), "ms"),
+        Row("idcard", "  committed → first byte p99", percentile(after, 99), "ms"),
         Row("idcard", "card held, touch → first byte p50", percentile(walk_in, 50), "ms"),
         Row("idcard", "card held, touch → first byte p99", percentile(walk_in, 99), "ms"),
         Row("idcard", "read a card's QR text p50", percentile(parse, 50) * 1000, "µs"),
