@@ -750,11 +750,36 @@ def run_windows(args: argparse.Namespace, cfg: Config) -> int:
 
             return set_it
 
+        scans = [0]
+
+        def scan_card(app: Any) -> Any:
+            def scan() -> None:
+                # A synthetic ID card (never a real person's): aged 72, then 35, in turn.
+                from kiosk.inputs.idcard import synthetic, synthetic_id
+
+                n = scans[0] = scans[0] + 1
+                today = datetime.fromtimestamp(q.clock(), cfg.tz).date()
+                age = 72 if n % 2 else 35
+                birth = today.replace(year=today.year - age, day=min(today.day, 28))
+                text = synthetic(
+                    synthetic_id(birth, serial=n), "Nguyễn Văn Mẫu", birth.strftime("%d%m%Y")
+                )
+                out_ = app.scanned(text, "sim")
+                print(f"  simulated ID card (age {age}): {out_.text}")
+
+            return scan
+
         def show_help(app: Any) -> None:
             # The simulated printer's keys: paper out, refill, unplugged.
             for key, state, vi, en in SIM_PRINTER_KEYS:
                 app.key_hooks[key] = printer_state(state)
                 app.keymap.extra_help.append(HelpLine(key.upper(), vi, en, "staff"))
+            app.key_hooks["f12"] = scan_card(app)
+            app.keymap.extra_help.append(
+                HelpLine(
+                    "F12", "quét thẻ căn cước (giả lập)", "scan an ID card (synthetic)", "staff"
+                )
+            )
             app.model.help = True
             app.model.version += 1
 
