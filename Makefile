@@ -43,10 +43,11 @@ system-deps:
 
 # Every test, lint first. Any non-zero pytest exit fails, including 5 ("no tests
 # collected"): nothing tested is not a pass. The install-script chroot test runs too when
-# root (tests/image/test_install.py; KIOSK_CHROOT_TEST=0 leaves it out).
+# root (tests/image/test_install.py; KIOSK_CHROOT_TEST=0 leaves it out). --dist loadfile
+# keeps each file's tests on one worker, so module fixtures (that chroot) are built once.
 test: system-deps
 	@$(MAKE) --no-print-directory lint
-	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 bench: venv
 	$(PY) bench/run.py

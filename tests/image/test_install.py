@@ -13,6 +13,7 @@ needs debootstrap (tools/system-packages.txt) and the Debian and PyPI registries
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -26,9 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 IMAGE = ROOT / "image"
 GROUPS = "gpio dialout lp video render input audio".split()
 
-# One chroot for the module: under `pytest -n 2 --dist loadgroup` (make test) its tests
-# share one worker instead of each worker building its own root.
-pytestmark = [pytest.mark.timeout(1200), pytest.mark.xdist_group("chroot")]
+pytestmark = pytest.mark.timeout(1200)
 
 
 def sh(script: str, **kw: object) -> str:
@@ -53,8 +52,22 @@ def chroot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         pytest.skip("needs root (chroot, mounts): run make test as root, as CI does")
     if shutil.which("debootstrap") is None:
         pytest.fail(
-            "debootstrap is missing: apt-get install debootstrap (make test installs it (tools/system-packages.txt))"
+            "debootstrap is missing: apt-get install debootstrap "
+            "(make test installs it: tools/system-packages.txt)"
         )
+    # One chroot at a time, whatever pytest-xdist does with this module's tests: the cached
+    # tarball and the wheel folder are rebuilt in place, so two builders would trip over
+    # each other (make test runs pytest with --dist loadfile, which keeps them together).
+    (IMAGE / "work").mkdir(exist_ok=True)
+    lock = open(IMAGE / "work" / ".chroot-test.lock", "w")  # held until the fixture ends
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        yield from _chroot(tmp_path_factory)
+    finally:
+        lock.close()
+
+
+def _chroot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     tarball = sh('bootstrap_tarball amd64 "$TEST_CHROOT_PACKAGES"', timeout=900).strip()
     sh(
         f"PYTHON={sys.executable} make_wheelhouse {IMAGE}/work/wheels-amd64 manylinux2014_x86_64",
