@@ -45,8 +45,8 @@ def past_tickets_sqlite(path: Path, n: int) -> None:
         "WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < ?) "
         "INSERT INTO tickets(day, seq_key, number, code, service, first_service, priority, "
         "status, queue_key, issued_at, called_at, served_at, counter) "
-        "SELECT date('2024-01-01', '+' || (i / 400) || ' days'), 'hotich', i % 400 + 1, "
-        "'A' || (i % 400 + 1), 'hotich', 'hotich', 0, 'served', 1.7e9 + i * 10, "
+        "SELECT date('2020-01-01', '+' || (i / 500) || ' days'), 'hotich', i % 500 + 1, "
+        "'A' || (i % 500 + 1), 'hotich', 'hotich', 0, 'served', 1.7e9 + i * 10, "
         "1.7e9 + i * 10, 1.7e9 + i * 10 + 60, 1.7e9 + i * 10 + 600, 1 FROM g",
         (n,),
     )
@@ -61,8 +61,8 @@ def past_tickets_pg(url: str, n: int) -> None:
         c.execute(
             "INSERT INTO tickets(day, seq_key, number, code, service, first_service, priority, "
             "status, queue_key, issued_at, called_at, served_at, counter) "
-            "SELECT to_char(date '2024-01-01' + (i / 400), 'YYYY-MM-DD'), 'hotich', i %% 400 + 1, "
-            "'A' || (i %% 400 + 1), 'hotich', 'hotich', 0, 'served', 1.7e9 + i * 10, "
+            "SELECT to_char(date '2020-01-01' + (i / 500), 'YYYY-MM-DD'), 'hotich', i %% 500 + 1, "
+            "'A' || (i %% 500 + 1), 'hotich', 'hotich', 0, 'served', 1.7e9 + i * 10, "
             "1.7e9 + i * 10, 1.7e9 + i * 10 + 60, 1.7e9 + i * 10 + 600, 1 "
             "FROM generate_series(1, %s) i",
             (n,),
