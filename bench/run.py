@@ -36,6 +36,7 @@ def main() -> int:
         spec = importlib.util.spec_from_file_location(f"bench.{path.stem}", path)
         assert spec and spec.loader
         mod = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = mod  # dataclasses look their module up there
         t0 = time.perf_counter()
         try:
             spec.loader.exec_module(mod)
