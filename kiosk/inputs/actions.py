@@ -45,7 +45,9 @@ class Action:
     priority: bool = False
     score: int | None = None
     source: str = ""
-    text: str = ""  # a character typed on the booking-code screen, or a scanned code
+    #: A character typed on the booking-code screen, or a scanned code (kept out of
+    #: ``repr``: a scanned ID card is personal data and must not reach a log).
+    text: str = field(default="", repr=False)
     #: The holder of an ID card scanned just before (kiosk.core.citizen); never logged.
     citizen: Citizen | None = field(default=None, repr=False)
 

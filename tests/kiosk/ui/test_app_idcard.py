@@ -210,3 +210,21 @@ def test_a_serial_scanner_on_a_pty_hands_each_code_to_the_kiosk(
         s.stop()
         os.close(master)
         os.close(slave)
+
+
+def test_nothing_of_a_scanned_card_reaches_the_log(
+    app: KioskApp, queue: Queue, mono: Mono, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from kiosk.inputs.actions import Action
+
+    caplog.set_level(logging.DEBUG)
+    scan(app, YOUNG)
+    scan(app, YOUNG[:40])  # damaged
+    app.post_scan(SENIOR)
+    app.step()
+    touch(app, mono, "hotich")
+    text = caplog.text + repr(app.outcomes) + repr(Action("scan", text=SENIOR))
+    for secret in (YOUNG, SENIOR, synthetic_id(date(1990, 5, 6)), "Phạm Minh Quân", "Lê Thị Hoa"):
+        assert secret not in text
