@@ -1,6 +1,6 @@
-"""District uplink: a day-long outage, then catch-up, measured.
+"""Uplink to the central server: a day-long outage, then catch-up, measured.
 
-A district-size office day (2,000 tickets: issued, called, served, most rated, printed)
+A busy office day (2,000 tickets: issued, called, served, most rated, printed)
 is written to a real store while the receiver is unreachable (connection refused on
 loopback). 24 hours of the uplink's retry schedule are played on a simulated clock:
 every attempt is a real ``run_once()`` against the dead port, only the waiting between
@@ -58,7 +58,7 @@ def _dead_port() -> int:
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
-    s.close()  # nothing listens now: connection refused, as when the district is down
+    s.close()  # nothing listens now: connection refused, as when the central server is down
     return int(port)
 
 
@@ -160,7 +160,7 @@ def run(quick: bool) -> list[Row]:
             ),
         ]
 
-        # -- the same over HTTPS with the district's own CA (when trustme is installed).
+        # -- the same over HTTPS with the province's own CA (when trustme is installed).
         try:
             import trustme
         except ImportError:

@@ -87,6 +87,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             port=int(port),
             ssl_certfile=args.cert,
             ssl_keyfile=args.key,
+            proxy_headers=bool(args.forwarded_allow_ips),
+            forwarded_allow_ips=args.forwarded_allow_ips or None,
             log_level="warning",
             access_log=False,
         )
@@ -201,6 +203,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--key", metavar="PEM", help="TLS private key")
     sp.add_argument("--rate", type=float, default=5.0, help="requests per second per site")
     sp.add_argument("--burst", type=int, default=30, help="requests a site may make at once")
+    sp.add_argument(
+        "--forwarded-allow-ips",
+        default="127.0.0.1",
+        metavar="IPS",
+        help="comma-separated addresses of the reverse proxy whose X-Forwarded-For/-Proto "
+        "headers are believed (default 127.0.0.1; '' believes none; '*' any: never on a "
+        "public address)",
+    )
     add("migrate", cmd_migrate, "create or upgrade the database schema")
     sp = add("site", cmd_site, "register offices and their tokens")
     sp.add_argument("action", choices=("add", "list", "revoke", "rotate"))
@@ -211,7 +221,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("name", nargs="?", help="user name")
     from central.receiver_options import add_receive_arguments
 
-    help = "run the reference district receiver (SQLite; stores kiosk uplink batches)"
+    help = (
+        "deprecated reference receiver (SQLite; stores kiosk uplink batches);"
+        " use `central-server run` instead"
+    )
     sp = sub.add_parser("receive", help=help, description=help)
     add_receive_arguments(sp)
     sp.set_defaults(func=cmd_receive)

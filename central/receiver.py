@@ -1,6 +1,7 @@
-"""Reference district receiver: takes kiosk uplink batches and heartbeats, dedupes, stores.
+"""Reference receiver: takes kiosk uplink batches and heartbeats, dedupes, stores.
 
-A district can run it as is (``central-server receive --listen 0.0.0.0:8443 --cert … --key …``,
+Deprecated: ``central-server run`` (central/app.py, PostgreSQL) replaces it.
+A province could still run it as is (``central-server receive --listen 0.0.0.0:8443 --cert … --key …``,
 or the older ``kiosk receiver`` with the same options)
 or treat it as the executable form of the contract in docs/uplink.md: events are
 kept once per (site, seq) in a SQLite file, so a batch sent twice (its reply was

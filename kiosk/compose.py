@@ -48,7 +48,7 @@ def start_consumers(
         from kiosk.outputs.display_feed import DisplayLink
 
         consumers.append(DisplayLink(queue, port=overrides.display_port))
-    # District uplink, Prometheus metrics, booking list (kiosk/office/uplink.py, metrics.py,
+    # Uplink to the central server, Prometheus metrics, booking list (kiosk/office/uplink.py, metrics.py,
     # appointments.py). A bad [uplink] must not stop the office: log it, run without.
     if cfg.uplink.enabled:
         from kiosk.core.config import ConfigError

@@ -53,7 +53,7 @@ __all__ = [
 GROUPS = (
     queue_cmds.register,  # issue, call, recall, skip, finish, transfer, rate, close-day, prune, status, events, check-config
     run.register,  # kiosk run (touchscreen)
-    receiver.register,  # kiosk receiver (district side of the uplink; the code is in central/)
+    receiver.register,  # kiosk receiver: deprecated reference receiver (code in central/)
     office.register,  # kiosk uplink, metrics, checkin, bookings, report
     sim.register,  # kiosk sim (simulator)
     doctor.register,  # kiosk doctor, kiosk backup (deployment)

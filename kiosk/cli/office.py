@@ -37,7 +37,7 @@ def cmd_uplink(args: Any) -> int:
     }
     lines = [
         f"uplink {'on' if data['enabled'] else 'off'} → {data['url'] or '(no url)'} as {data['site']}",
-        f"  {data['backlog']} event(s) waiting; district has up to seq "
+        f"  {data['backlog']} event(s) waiting; the central server has up to seq "
         f"{data['acknowledged_seq'] or 0} of {data['last_seq']}"
         + (f" (last ack {data['acknowledged_at']})" if data["acknowledged_at"] else ""),
     ]
@@ -59,7 +59,7 @@ def cmd_uplink(args: Any) -> int:
 
 def register_uplink(sub: Any) -> None:
     """``kiosk uplink [--send] [--heartbeat]``: backlog and last acknowledgement; send now."""
-    help = "show what the district has received; --send and --heartbeat send now"
+    help = "show what the central server has received; --send and --heartbeat send now"
     sp = sub.add_parser("uplink", help=help, description=help)
     common(sp)
     sp.add_argument("--send", action="store_true", help="send every waiting event now")

@@ -1,4 +1,6 @@
-"""``kiosk receiver``: the reference district receiver, kept as a kiosk command.
+"""``kiosk receiver``: the deprecated reference receiver, kept as a kiosk command.
+
+``central-server run`` (central/app.py, PostgreSQL) replaces it.
 
 The receiver is not kiosk code: it lives in :mod:`central.receiver` (also run as
 ``central-server receive``, same options). This module is the one place where
@@ -24,10 +26,13 @@ def cmd_receiver(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
-    """``kiosk receiver``: run the reference district receiver."""
+    """``kiosk receiver``: run the deprecated reference receiver."""
     from central.receiver_options import add_receive_arguments  # argparse only
 
-    help = "run the reference district receiver (stores kiosk uplink batches)"
+    help = (
+        "deprecated reference receiver (stores kiosk uplink batches in SQLite);"
+        " the province runs `central-server run` instead"
+    )
     sp = sub.add_parser("receiver", help=help, description=help)
     add_receive_arguments(sp)
     sp.set_defaults(func=cmd_receiver)

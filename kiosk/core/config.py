@@ -70,7 +70,9 @@ class SiteSection:
 
     name: str = key(doc="Office name shown on screens and reports")
     name_en: str = key("", "Office name in English")
-    id: str = key("site", "Short id for the district uplink", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    id: str = key(
+        "site", "Short id for the uplink to the central server", pattern=r"^[A-Za-z0-9_-]{1,64}$"
+    )
     timezone: str = key("Asia/Ho_Chi_Minh", "IANA time zone of the office")
     ticket_header: tuple[str, ...] = key((), "Lines printed at the top of each ticket")
     ticket_footer: tuple[str, ...] = key((), "Lines printed at the bottom of each ticket")
@@ -257,16 +259,16 @@ class KeysSection:
 
 @dataclass(frozen=True)
 class UplinkSection:
-    """``[uplink]``: the district uplink (kiosk/office/uplink.py); docs/uplink.md"""
+    """``[uplink]``: the uplink to the central server (kiosk/office/uplink.py); docs/uplink.md"""
 
-    enabled: bool = key(False, "Send events and heartbeats to the district server")
-    url: str = key("", "Base URL of the district receiver (https://…)")
-    token: str = key("", "Bearer token the district issued to this site")
+    enabled: bool = key(False, "Send events and heartbeats to the central server")
+    url: str = key("", "Base URL of the province's central server (https://…)")
+    token: str = key("", "Bearer token the central server issued to this site")
     token_file: str = key(
         "", "File holding the token instead (keeps it out of this file)", kind="path"
     )
     ca_bundle: str = key(
-        "", "PEM file of the district's private CA; empty = system CAs", kind="path"
+        "", "PEM file of the province's private CA; empty = system CAs", kind="path"
     )
     batch_size: int = key(200, "Events per request", min=1, max=5000)
     timeout: float = key(10.0, "Seconds to wait for the server on each call", min=1, max=120)
@@ -1082,12 +1084,10 @@ def _storage_problems(sec: Mapping[str, Any], where: Callable[[str], str]) -> li
 
 
 def check_url(url: str) -> str | None:
-    """Why ``url`` cannot be a district or bookings URL, or None. Plain http is for
+    """Why ``url`` cannot be a central-server or bookings URL, or None. Plain http is for
     loopback tests only."""
     if not url:
-        return (
-            'empty; set the district receiver\'s address, e.g. "https://tiepnhan.quan.gov.vn/kiosk"'
-        )
+        return 'empty; set the central server\'s address, e.g. "https://trungtam.tinh.gov.vn/kiosk"'
     parts = urlsplit(url)
     try:
         _ = parts.port
@@ -1103,7 +1103,7 @@ def check_url(url: str) -> str | None:
         except ValueError:
             pass
         return f'"{url}" is plain http; use https:// (data must not cross the LAN unencrypted)'
-    return f'"{url}" is not a web address; write it like "https://tiepnhan.quan.gov.vn/kiosk"'
+    return f'"{url}" is not a web address; write it like "https://trungtam.tinh.gov.vn/kiosk"'
 
 
 def uplink_settings(
@@ -1131,13 +1131,16 @@ def uplink_settings(
             return "", problems
         if not token:
             problems.append(
-                ("token_file", f"{token_file} is empty; put the token the district issued in it")
+                (
+                    "token_file",
+                    f"{token_file} is empty; put the token the central server issued in it",
+                )
             )
     elif not token:
         problems.append(
             (
                 "token",
-                "empty; set the token the district issued to this site "
+                "empty; set the token the central server issued to this site "
                 '(token = "…" or token_file = "/etc/kiosk/uplink.token")',
             )
         )
@@ -1145,7 +1148,7 @@ def uplink_settings(
         problems.append(
             (
                 "ca_bundle",
-                f"{ca_bundle} does not exist; give the PEM file of the district's CA, "
+                f"{ca_bundle} does not exist; give the PEM file of the province's CA, "
                 'or "" to use the system\'s CAs',
             )
         )

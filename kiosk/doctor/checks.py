@@ -3,7 +3,7 @@
 One line per check: site file, store, disk space, printer (connection, status,
 paper), hall-display link (port opens, display answers), GPIO pin factory, screen
 driver, fonts, audio, clock and time zone, SD-card health. Exit 0 only when no
-check fails; ``--json`` gives the same for the district uplink.
+check fails; ``--json`` gives the same for the uplink to the central server.
 
 A check returns a :class:`Check` with status ``ok``, ``warn`` (works, but worth
 knowing) or ``fail`` (the kiosk will not work right), plus a fix a technician can
@@ -670,7 +670,7 @@ UPLINK_STALE_SECONDS = 3600.0
 
 
 def check_uplink(ctx: Context) -> Check:
-    """District uplink: settings, backlog and last acknowledgement.
+    """Uplink to the central server: settings, backlog and last acknowledgement.
 
     Reads the store read-only and sends nothing; the uplink itself is
     :mod:`kiosk.office.uplink` (imported here only, so the doctor needs no network code
@@ -707,7 +707,7 @@ def check_uplink(ctx: Context) -> Check:
             "uplink",
             f"{waiting} event(s) not yet accepted by {s.url}, the oldest {age:.1f} h old "
             "(nothing is lost; they go when the link works)",
-            "check the network and the district server; `kiosk uplink --send` shows the error",
+            "check the network and the central server; `kiosk uplink --send` shows the error",
         )
     last = f", last accepted {_iso(row[1])}" if row and row[0] else ""
     return ok("uplink", f"→ {s.url}: {waiting} event(s) waiting{last}")

@@ -1,4 +1,4 @@
-"""Prometheus metrics for district IT, derived from the store so they survive restarts.
+"""Prometheus metrics for province IT, derived from the store so they survive restarts.
 
 Counters and histograms (tickets issued, served, no-show and expired by service,
 ratings, waiting and service times) are folded from the event log by a consumer
@@ -223,12 +223,12 @@ class MetricsConsumer(Consumer):
         if unsent is not None and row is not None:
             yield GaugeMetricFamily(
                 "kiosk_uplink_backlog_events",
-                "Events not yet acknowledged by the district receiver",
+                "Events not yet acknowledged by the central server",
                 unsent,
             )
             yield GaugeMetricFamily(
                 "kiosk_uplink_last_ack_timestamp_seconds",
-                "When the district receiver last acknowledged events (Unix time)",
+                "When the central server last acknowledged events (Unix time)",
                 row[1],
             )
         info = GaugeMetricFamily(

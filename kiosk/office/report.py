@@ -46,7 +46,7 @@ class Stats:
     no_show: int = 0
     expired: int = 0
     transferred: int = 0
-    # Compact arrays: a year of a district office is ~500,000 tickets, on a Pi.
+    # Compact arrays: a year of a busy office is ~500,000 tickets, on a Pi.
     waits: array[float] = field(default_factory=lambda: array("d"))
     service_times: array[float] = field(default_factory=lambda: array("d"))
     ratings: dict[int, int] = field(default_factory=lambda: {3: 0, 2: 0, 1: 0})

@@ -1,4 +1,4 @@
-"""District uplink: every event, in order, to the district receiver; a device heartbeat;
+"""Uplink: every event, in order, to the province's central server; a device heartbeat;
 each closed day's report.
 
 The event log is the outbox. The uplink reads events after its durable cursor,
@@ -9,11 +9,12 @@ lowest cursor, see :meth:`kiosk.core.store.Store.prune`) and go in order of ``se
 when the link is back. A batch that reached the server but whose reply was lost
 is sent again; the receiver drops what it already holds by site id + ``seq``.
 
-Every call has a timeout, TLS is always verified (``ca_bundle`` for a district's
+Every call has a timeout, TLS is always verified (``ca_bundle`` for a province's
 own CA), and failures wait an exponentially growing, jittered delay; a 429 reply's
 ``Retry-After`` is honoured. While the server is unreachable the periodic heartbeat
 doubles as a probe that ends the backoff when it gets through. The wire format is in
-docs/uplink.md; ``kiosk receiver`` (central/receiver.py) is a reference district end.
+docs/uplink.md; ``central-server run`` (central/app.py) is the other end (``kiosk receiver``,
+central/receiver.py, is the deprecated reference one).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ log = logging.getLogger(__name__)
 WIRE_SCHEMA = 1
 #: Failures that mean the server could not be reached (a heartbeat getting through ends them).
 LINK_FAILURES = frozenset({"network", "timeout", "tls"})
-#: Meta key: business days whose daily report is due to the district.
+#: Meta key: business days whose daily report is due to the central server.
 REPORTS_KEY = "uplink_reports_due"
 #: Longest Retry-After honoured; a misconfigured server must not silence a site for days.
 MAX_RETRY_AFTER = 3600.0
@@ -211,7 +212,7 @@ class Uplink(Consumer):
             raise UplinkError(
                 "tls",
                 f"the certificate of {urlsplit(url).hostname} could not be verified ({_short(e)}); "
-                "if the district uses its own CA, set [uplink] ca_bundle to its PEM file",
+                "if the province uses its own CA, set [uplink] ca_bundle to its PEM file",
             ) from None
         except requests.exceptions.Timeout:
             raise UplinkError(
@@ -229,7 +230,7 @@ class Uplink(Consumer):
         if code in (401, 403):
             raise UplinkError(
                 "auth",
-                f"{url} refused the token (HTTP {code}); check [uplink] token with the district",
+                f"{url} refused the token (HTTP {code}); check [uplink] token with province IT",
             )
         if code == 404:
             raise UplinkError("rejected", f"{url} does not exist (HTTP 404); check [uplink] url")
@@ -292,9 +293,9 @@ class Uplink(Consumer):
         if isinstance(clashes, int) and clashes > 0:
             self.conflicts += clashes
             log.error(
-                "uplink: the district already holds different events under %d of these "
+                "uplink: the central server already holds different events under %d of these "
                 "numbers (seq %d–%d); was the queue database restored from a backup? "
-                "They are kept aside at the district, not lost; tell district IT",
+                "They are kept aside at the central server, not lost; tell province IT",
                 clashes,
                 batch[0].seq,
                 batch[-1].seq,

@@ -74,3 +74,68 @@ def test_an_old_schema_is_refused_with_the_command_that_fixes_it(db_url):
 def test_run_refuses_a_bad_listen_address(db_url):
     r = run("run", "--listen", "0.0.0.0:99999", "--db", db_url)
     assert r.returncode == 2 and "port 1-65535" in r.stderr
+
+
+def _serve(db_url: str, *extra: str) -> tuple[subprocess.Popen[str], str]:
+    import socket
+    import time
+
+    import requests
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "central.cli",
+            "run",
+            "--db",
+            db_url,
+            "--listen",
+            f"127.0.0.1:{port}",
+            *extra,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            requests.get(url + "/healthz", timeout=2)
+            return proc, url
+        except requests.ConnectionError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(
+                    f"central-server run did not start: {proc.stderr.read()}"
+                ) from None  # type: ignore[union-attr]
+            time.sleep(0.1)
+
+
+@pytest.mark.parametrize(
+    ("allow", "scheme"),
+    [(None, "https"), ("127.0.0.1", "https"), ("10.9.9.9", "http"), ("", "http")],
+)
+def test_run_believes_x_forwarded_proto_only_from_the_proxy_addresses(db_url, allow, scheme):
+    # Behind nginx terminating TLS, a redirect must point at https://, not at the
+    # plain-HTTP loopback hop; a client that is not the proxy cannot fake it.
+    import requests
+
+    extra = () if allow is None else ("--forwarded-allow-ips", allow)
+    proc, url = _serve(db_url, *extra)
+    try:
+        r = requests.get(
+            url + "/healthz/",
+            headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"},
+            allow_redirects=False,
+            timeout=5,
+        )
+        assert r.status_code in (301, 307, 308), r.status_code
+        assert r.headers["location"].startswith(f"{scheme}://"), r.headers["location"]
+    finally:
+        proc.terminate()
+        proc.wait(10)

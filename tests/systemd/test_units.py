@@ -19,8 +19,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 UNITS_DIR = ROOT / "systemd"
 SERVICES = ["kiosk.service", "hall-display.service", "kiosk-backup.service", "kiosk-web.service"]
-UNITS = [*SERVICES, "kiosk-backup.timer"]
+# The province's central server (docs/central.md): not on a kiosk, same hardening.
+CENTRAL_SERVICES = ["central-server.service", "central-server-backup.service"]
+UNITS = [*SERVICES, *CENTRAL_SERVICES, "kiosk-backup.timer", "central-server-backup.timer"]
 VENV_BIN = "/opt/kiosk/venv/bin"
+CENTRAL_BIN = "/opt/central-server/venv/bin"
 
 
 def need(tool: str) -> str:
@@ -56,6 +59,11 @@ def unit_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     bin_dir.mkdir(parents=True)
     for name in ("kiosk", "hall-display"):
         exe = bin_dir / name
+        exe.write_text("#!/bin/sh\n")
+        exe.chmod(0o755)
+    for path in (f"{CENTRAL_BIN}/central-server", "/usr/bin/sh"):
+        exe = root / path.lstrip("/")
+        exe.parent.mkdir(parents=True, exist_ok=True)
         exe.write_text("#!/bin/sh\n")
         exe.chmod(0o755)
     system = root / "usr/lib/systemd/system"
@@ -110,7 +118,7 @@ def exposure(unit: str) -> tuple[float, str]:
     return float(m.group(1)), m.group(2)
 
 
-@pytest.mark.parametrize("unit", SERVICES)
+@pytest.mark.parametrize("unit", [*SERVICES, *CENTRAL_SERVICES])
 def test_service_is_rated_ok_or_safe_by_systemd_analyze_security(unit: str) -> None:
     need("systemd-analyze")
     score, level = exposure(unit)
@@ -173,3 +181,61 @@ def test_every_group_a_service_needs_is_given_to_the_kiosk_user() -> None:
     rules = (UNITS_DIR / "70-kiosk.rules").read_text()
     assert set(re.findall(r'GROUP="(\w+)"', rules)) <= groups
     assert {"video", "render", "input", "gpio", "audio"} <= groups
+
+
+def test_central_server_listens_on_loopback_behind_the_proxy_as_its_own_user() -> None:
+    u = parse_unit(UNITS_DIR / "central-server.service")
+    assert u["Service.User"] == ["central-server"]
+    assert u["Service.StateDirectory"] == ["central-server"]
+    assert u["Service.Restart"] == ["always"]
+    (cmd,) = u["Service.ExecStart"]
+    assert cmd.startswith(f"{CENTRAL_BIN}/central-server run --listen 127.0.0.1:")
+    assert "--forwarded-allow-ips 127.0.0.1" in cmd
+    assert "postgresql://" not in (UNITS_DIR / "central-server.service").read_text().replace(
+        "# ", ""
+    ), "the password belongs in ~/.pgpass, never in the unit"
+
+
+def test_central_backup_timer_dumps_the_database_nightly_and_catches_up() -> None:
+    t = parse_unit(UNITS_DIR / "central-server-backup.timer")
+    assert t["Timer.Persistent"] == ["true"]
+    r = subprocess.run(
+        ["systemd-analyze", "calendar", t["Timer.OnCalendar"][0]],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert r.returncode == 0 and "Next elapse" in r.stdout, r.stderr
+    s = parse_unit(UNITS_DIR / "central-server-backup.service")
+    (cmd,) = s["Service.ExecStart"]
+    assert "pg_dump --format=custom" in cmd and "-mtime +14 -delete" in cmd
+
+
+def test_central_backup_command_writes_a_dump_and_keeps_two_weeks(tmp_path: Path) -> None:
+    # The ExecStart line as systemd would run it ($$ -> $, %% -> %), with a fake pg_dump.
+    s = parse_unit(UNITS_DIR / "central-server-backup.service")
+    (cmd,) = s["Service.ExecStart"]
+    script = cmd.split(" -c ", 1)[1].strip("'").replace("$$", "$").replace("%%", "%")
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "pg_dump").write_text(
+        '#!/bin/sh\nfor a; do case "$a" in --file=*) echo "$*" > "${a#--file=}";; esac; done\n'
+    )
+    (fake / "pg_dump").chmod(0o755)
+    state = tmp_path / "state"
+    state.mkdir()
+    old = state / "central-2000-01-01.dump"
+    old.write_text("old")
+    import os
+
+    os.utime(old, (0, 0))
+    env = {
+        "PATH": f"{fake}:/usr/bin:/bin",
+        "STATE_DIRECTORY": str(state),
+        "CENTRAL_DB": "service=central",
+    }
+    r = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    dumps = sorted(p.name for p in state.iterdir())
+    assert len(dumps) == 1 and dumps[0].startswith("central-20") and not old.exists()
+    assert "--dbname=service=central" in (state / dumps[0]).read_text()

@@ -629,7 +629,7 @@ def test_the_uplink_check_warns_about_events_stuck_for_an_hour(tmp_path: Path) -
     from kiosk.doctor.checks import Context, check_uplink
 
     raw = tomllib.loads(EXAMPLE)
-    raw["uplink"].update(enabled=True, url="https://district.example/k", token="t")
+    raw["uplink"].update(enabled=True, url="https://central.example/k", token="t")
     cfg = validate(raw, "kiosk.toml")
     db = tmp_path / "q.db"
     store = Store(db)

@@ -1,4 +1,4 @@
-"""The district uplink against real HTTP servers on loopback: the reference receiver in a
+"""The uplink against real HTTP servers on loopback: the reference receiver in a
 thread and pytest-httpserver scripted with outages, slow replies, 500, 429, invalid JSON,
 and TLS with a throwaway CA. Nothing may be lost, reordered, or duplicated beyond what
 the receiver's (site, seq) dedupe absorbs."""
@@ -197,7 +197,7 @@ def test_days_offline_lose_nothing_and_catch_up_in_order(queue, store, clock, re
     up = make_uplink(store, receiver.url, clock)
     up.run_once()
     before = store.cursor("uplink")
-    receiver.stop()  # the district server goes away: connection refused
+    receiver.stop()  # the central server goes away: connection refused
     for _day in range(3):  # three office days without a link
         clock.advance(86400)
         busy_morning(queue, clock, tickets=30)
@@ -284,7 +284,7 @@ def test_429_retry_after_is_honoured_in_seconds_and_as_a_date(store, clock, http
 
 
 def test_backoff_doubles_with_jitter_up_to_max_backoff(store, clock):
-    up = make_uplink(store, "https://district.example/k", clock, max_backoff=300)
+    up = make_uplink(store, "https://central.example/k", clock, max_backoff=300)
     err = UplinkError("network", "down")
     delays = [[up.retry_delay(err, n) for _ in range(200)] for n in range(1, 12)]
     for n, ds in enumerate(delays, 1):
@@ -341,12 +341,12 @@ def ca() -> trustme.CA:
 def test_tls_is_verified_against_the_configured_ca(queue, store, clock, rdb, tmp_path, ca):
     cert = tmp_path / "server.pem"
     ca.issue_cert("127.0.0.1").private_key_and_cert_chain_pem.write_to_path(str(cert))
-    ca_file = tmp_path / "district-ca.pem"
+    ca_file = tmp_path / "province-ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
     server = Running(rdb, certfile=str(cert))
     try:
         queue.issue("hotich")
-        # Without the district's CA the self-signed chain is refused, never bypassed.
+        # Without the province's CA the self-signed chain is refused, never bypassed.
         up = make_uplink(store, server.url, clock)
         with pytest.raises(UplinkError) as e:
             up.run_once()
@@ -413,12 +413,12 @@ def test_retention_keeps_every_event_the_uplink_has_not_sent(queue, store, clock
     queue.issue("hotich")
     queue.prune()
     left = store_seqs(store)
-    assert left[0] == 6  # only what the district acknowledged was forgotten
+    assert left[0] == 6  # only what the central server acknowledged was forgotten
 
 
 def test_a_fresh_uplink_protects_unsent_events_before_its_first_send(queue, store, clock):
     busy_morning(queue, clock, tickets=3)
-    make_uplink(store, "https://district.example/k", clock)  # registered, never sent
+    make_uplink(store, "https://central.example/k", clock)  # registered, never sent
     store.set_cursor("printer", store.last_seq())
     n = store.last_seq()
     clock.advance(500 * 86400)
@@ -496,7 +496,7 @@ def test_receiver_refuses_bad_tokens_other_sites_disorder_and_garbage(rdb):
     assert post("t-one", {"schema": 1, "site": "nghia-tan", "events": [ev]})[0] == 200
 
 
-def test_receiver_serves_sites_and_events_to_district_tools(queue, store, clock, receiver, rdb):
+def test_receiver_serves_sites_and_events_to_province_tools(queue, store, clock, receiver, rdb):
     busy_morning(queue, clock, tickets=3)
     make_uplink(store, receiver.url, clock).run_once()
     import requests
@@ -538,9 +538,9 @@ def test_kiosk_prune_keeps_unsent_events_when_the_uplink_is_enabled(tmp_path, ca
     site = tmp_path / "kiosk.toml"
     text = EXAMPLE.read_text(encoding="utf-8")
     enabled = text.replace("enabled = false\n# Base URL", "enabled = true\n# Base URL", 1)
-    enabled = enabled.replace('url = ""\n# Bearer', 'url = "https://district.example/k"\n# Bearer')
+    enabled = enabled.replace('url = ""\n# Bearer', 'url = "https://central.example/k"\n# Bearer')
     enabled = enabled.replace('token = ""\ntoken_file', 'token = "t"\ntoken_file')
-    assert "https://district.example/k" in enabled and 'token = "t"' in enabled
+    assert "https://central.example/k" in enabled and 'token = "t"' in enabled
     site.write_text(enabled, encoding="utf-8")
     db = tmp_path / "q.db"
     store = Store(db)
@@ -755,7 +755,7 @@ def test_each_closed_day_sends_its_report_once_the_close_is_acknowledged(
     queue.issue("chungthuc")
     clock.set_local(cfg, "2026-11-30T17:05:00")
     queue.close_day()
-    receiver.stop()  # the day closes while the district is unreachable
+    receiver.stop()  # the day closes while the central server is unreachable
     up = Uplink(store, settings(receiver.url), clock=clock, rng=random.Random(1), cfg=cfg)
     with pytest.raises(UplinkError):
         up.run_once()
@@ -813,7 +813,7 @@ def test_events_of_a_restored_database_are_kept_aside_not_dropped(
     at_backup = store.last_seq()
     clock.advance(600)
     queue.issue("datdai")
-    make_uplink(store, receiver.url, clock).run_once()  # the district has it all
+    make_uplink(store, receiver.url, clock).run_once()  # the central server has it all
     # The SD card dies; the technician restores last night's copy and the day goes on.
     restored = Store(backup)
     try:
