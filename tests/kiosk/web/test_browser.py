@@ -2,8 +2,8 @@
 calls next and the hall display (a real process on a pty) shows it; a phone follows its
 ticket; the tablet takes a rating; every page fits 320 px; screenshots for docs/img.
 
-Playwright cannot download its own browser here: it drives /usr/bin/chromium
-(``apt-get install chromium``; make test installs it, tools/system-packages.txt).
+The browser is launched by tests/browser.py (Debian's chromium; shared with the central
+server's dashboard test).
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ import json
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,47 +25,15 @@ from kiosk.core.store import Store
 from kiosk.core.tokens import load_secret, secret_path, ticket_token
 from kiosk.outputs.display_feed import DisplayLink
 from kiosk.web.auth import Sessions
+from tests.browser import IMG, SIZES, chromium, wait_for
 from tests.conftest import ROOT
 from tests.kiosk.web.conftest import PINS, Server
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SIZES = {"phone": (360, 740), "tablet": (800, 1280), "pc": (1366, 768)}
-#: KIOSK_SCREENSHOTS=1 writes the screenshots into docs/img (else a temporary folder).
-IMG = ROOT / "docs" / "img"
-
-
-def wait_for(cond: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(
-            "chromium is missing: apt-get install chromium; make test installs it (tools/system-packages.txt)"
-        )
-    from playwright.sync_api import sync_playwright
-
-    pw = sync_playwright().start()
-    b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-    yield b
-    b.close()
-    pw.stop()
+    with chromium() as b:
+        yield b
 
 
 def login(page: Any, server: Server, user: str = "lan") -> None:
