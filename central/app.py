@@ -376,6 +376,18 @@ def create_app(db: CentralDB, settings: Settings | None = None) -> FastAPI:
 
         return await viewer(request, page)
 
+    @app.get("/fragment/office/{site}", response_class=HTMLResponse, include_in_schema=False)
+    async def office_fragment(request: Request, site: str) -> Response:
+        # An office page's live part: its own figures, not the whole table.
+        async def page() -> Response:
+            rows = await run_in_threadpool(load_offices)
+            office = next((o for o in rows if o.site == site), None)
+            if office is None:
+                return PlainTextResponse(f"Không có đơn vị {site} / no site {site}", 404)
+            return templates.TemplateResponse(request, "_office.html", {"office": office})
+
+        return await viewer(request, page)
+
     def _month(value: str | None) -> tuple[date, date]:
         d = today().replace(day=1)
         if value:

@@ -109,6 +109,17 @@ def test_the_dashboard_shows_trouble_first_and_a_heartbeat_without_reloading(
     )
     assert page.evaluate("window.notReloaded") is True
     assert rows.count() == 3
+
+    # An office page updates its own figures live, not into the whole table.
+    page.goto(server.url + "/office/xuan-dinh")
+    page.evaluate("window.notReloaded = true")
+    page.wait_for_timeout(500)
+    hb = heartbeat("xuan-dinh", printer="paper_near_end")
+    assert post(server, tokens["xuan-dinh"], "heartbeat", hb).status_code == 200
+    live = page.locator("#live")
+    wait_for(lambda: "Sắp hết giấy" in live.inner_text(), timeout=15, what="the office's update")
+    assert "Cầu Giấy" not in live.inner_text() and "Đã cấp hôm nay: 25" in live.inner_text()
+    assert page.evaluate("window.notReloaded") is True
     ctx.close()
 
     # Screenshots at PC and phone sizes, with the out-of-paper office back for the picture.
