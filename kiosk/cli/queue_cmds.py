@@ -232,8 +232,12 @@ def spec_name(spec: str) -> str:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    from kiosk.office.procedures import load_guide
+
     cfg = load(args.path or args.config)
-    print(f"OK {cfg.source}: {cfg.summary()}")
+    guide = load_guide(cfg)  # ConfigError names the guide file's problems too
+    more = "" if guide is None else f"; guide {guide.source}: {len(guide)} procedures"
+    print(f"OK {cfg.source}: {cfg.summary()}{more}")
     return EXIT_OK
 
 

@@ -336,6 +336,16 @@ class ScannerSection:
 
 
 @dataclass(frozen=True)
+class GuideSection:
+    """``[guide]``: the procedure guide on the kiosk screen (kiosk/office/procedures.py,
+    docs/guide.md)"""
+
+    file: str = key(
+        "", "Procedure list (TOML) beside the site file, e.g. procedures.toml; empty = no guide"
+    )
+
+
+@dataclass(frozen=True)
 class Service:
     """One ``[[services]]`` entry: a kind of business citizens take a ticket for."""
 
@@ -400,6 +410,7 @@ class Config:
     appointments: AppointmentsSection = AppointmentsSection()
     web: WebSection = WebSection()
     scanner: ScannerSection = ScannerSection()
+    guide: GuideSection = GuideSection()
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
