@@ -296,6 +296,28 @@ class TicketInfo:
     reprint_at: datetime | None = None  # set on a reprint: printed under the number
     #: Initials of the citizen's name from a scanned ID card ("N.V.A."), never the name.
     initials: str = ""
+    #: Documents to bring, from the kiosk's procedure guide (at most
+    #: :data:`CHECKLIST_LINES` printed lines), under the procedure's name.
+    checklist: tuple[str, ...] = ()
+    checklist_title: str = ""
+
+
+#: Printed lines of a ticket's checklist at most: the ticket stays a ticket.
+CHECKLIST_LINES = 8
+CHECKLIST_MORE = "… xem đủ qua mã QR · more via the QR code"
+
+
+def checklist_lines(items: Sequence[str], f: FontT, width: int) -> list[str]:
+    """The checklist wrapped to ``width`` dots, one "• " per document, at most
+    :data:`CHECKLIST_LINES` lines; when more would not fit, the last line says the
+    QR code has the rest."""
+    out: list[str] = []
+    for item in items:
+        lines = wrap(f"• {item}", f, width)
+        out.extend(lines)
+    if len(out) <= CHECKLIST_LINES:
+        return out
+    return [*out[: CHECKLIST_LINES - 1], CHECKLIST_MORE]
 
 
 class Canvas:
@@ -503,6 +525,17 @@ class TicketLayout:
                     vi, en = CALLED_SOON  # not "khoảng 0 phút"
                 c.text(wrap(vi, vf, self.inner), vf, self.margin)
                 c.text(wrap(en, ef, self.inner), ef, self.margin)
+        if t.checklist:
+            c.gap(self.size(8))
+            c.rule(self.margin * 2, max(1, self.size(2) // 5))
+            c.gap(self.size(6))
+            tf, cf = font(self.size(22), True), font(self.size(20))
+            title = "CẦN MANG THEO · PLEASE BRING"
+            if t.checklist_title:
+                c.text(wrap(t.checklist_title, tf, self.inner)[:2], tf, self.margin)
+            c.text([title], font(self.size(18)), self.margin)
+            c.gap(self.size(4))
+            c.text(checklist_lines(t.checklist, cf, self.inner), cf, self.margin, "left")
         if t.qr_text:
             c.gap(self.size(10))
             c.paste(self.qr(t.qr_text))

@@ -143,6 +143,9 @@ class Queue:
         #: Ticket id → initials to print from a scanned ID card: memory only, taken by
         #: the printer at the first print (never stored; docs/privacy.md).
         self.initials: dict[int, str] = {}
+        #: Ticket id → extra fields for its first print (printer.layout.TicketInfo), e.g.
+        #: the procedure guide's checklist; memory only, like the initials.
+        self.print_extras: dict[int, dict[str, Any]] = {}
         self._citizen_key: CitizenKey | None = None
 
     @property
@@ -156,6 +159,17 @@ class Queue:
             )
             self._citizen_key = CitizenKey.load_or_create(p) if p else CitizenKey.ephemeral()
         return self._citizen_key
+
+    def hold_print_extras(self, ticket_id: int, extras: dict[str, Any]) -> None:
+        """Fields to add to a ticket's first print; call inside the issuing
+        transaction (an ``issue`` hook), as the printer may take the ticket at once."""
+        self.print_extras[ticket_id] = extras
+        while len(self.print_extras) > INITIALS_HELD:
+            del self.print_extras[next(iter(self.print_extras))]
+
+    def take_print_extras(self, ticket_id: int) -> dict[str, Any]:
+        """The extra fields held for a ticket's first print, once (then forgotten)."""
+        return self.print_extras.pop(ticket_id, {})
 
     def take_initials(self, ticket_id: int) -> str:
         """The initials to print on a ticket, once (then forgotten)."""

@@ -31,6 +31,12 @@ SCREEN_KINDS = (
     "code_delete",
     "code_submit",
     "scan",  # a code from a serial scanner (``text``): an ID card or a booking code
+    "guide",  # open the procedure guide (kiosk/office/procedures.py)
+    "guide_key",  # a character typed in its search
+    "guide_delete",
+    "guide_field",  # browse one field (``text``)
+    "guide_more",  # the next page of the list
+    "guide_open",  # a procedure's page (``text``: its id)
 )
 
 
@@ -45,7 +51,8 @@ class Action:
     priority: bool = False
     score: int | None = None
     source: str = ""
-    #: A character typed on the booking-code screen, or a scanned code (kept out of
+    #: A character typed on the booking-code or guide screen, a scanned code, or (with
+    #: ``issue``) the procedure of the guide the ticket is taken from (kept out of
     #: ``repr``: a scanned ID card is personal data and must not reach a log).
     text: str = field(default="", repr=False)
     #: The holder of an ID card scanned just before (kiosk.core.citizen); never logged.

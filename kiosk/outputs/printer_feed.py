@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from kiosk.core import events
 from kiosk.core.config import Config
@@ -173,7 +174,10 @@ class PrinterConsumer(Consumer):
         p = event.payload
         # Initials of a scanned ID card live in memory until this first print only.
         initials = self.queue.take_initials(t.id)
-        self.print_ticket(t, p.get("ahead"), p.get("wait_minutes"), initials=initials)
+        extras = self.queue.take_print_extras(t.id)  # the procedure guide's checklist
+        self.print_ticket(
+            t, p.get("ahead"), p.get("wait_minutes"), initials=initials, extras=extras
+        )
 
     def _token(self, t: Ticket) -> str:
         """The ticket page's token, when the QR template asks for one."""
@@ -190,6 +194,7 @@ class PrinterConsumer(Consumer):
         wait_minutes: int | None,
         reprint: bool = False,
         initials: str = "",
+        extras: dict[str, Any] | None = None,
     ) -> bool | None:
         """Print one stored ticket and record the verdict; True when it came out, False
         on a printer fault, None when the ticket could not be drawn (a bug, not the
@@ -202,6 +207,8 @@ class PrinterConsumer(Consumer):
             )
             if initials:
                 info = replace(info, initials=initials)
+            if extras:
+                info = replace(info, **extras)
             before = self.check()
             if before.fault:
                 raise PrinterFault(before.state, before.detail)

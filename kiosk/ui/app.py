@@ -257,7 +257,7 @@ class KioskApp:
             self.input_wait = inputwait.for_driver(driver, _wm_info())
         pygame.display.set_caption(self.caption)
         pygame.mouse.set_visible(bool(self.cfg.ui.show_cursor))
-        self.model = Model(self.cfg, self.surface.get_size())
+        self.model = Model(self.cfg, self.surface.get_size(), self._load_guide())
         self.seen = self.queue.store.last_seq()
         now = self.mono()
         state, detail = last_printer_status(self.queue)
@@ -269,6 +269,19 @@ class KioskApp:
             target=self._watch_store, name="ui-store-watch", daemon=True
         )
         self._watcher.start()
+
+    def _load_guide(self) -> Any:
+        """The procedure guide ([guide] file), or None. A broken list (which
+        ``kiosk check-config`` names line by line) hides the guide button but never
+        stops the kiosk from giving numbers."""
+        from kiosk.core.config import ConfigError
+        from kiosk.office.procedures import load_guide
+
+        try:
+            return load_guide(self.cfg)
+        except ConfigError as e:
+            log.error("procedure guide left out: %s", "; ".join(e.problems))
+            return None
 
     def stop(self) -> None:
         """Ask the loop to end (safe from any thread or a signal handler)."""
@@ -470,7 +483,7 @@ class KioskApp:
                 self.card = None
             m.start_issue(a.service or "", a.priority, now)
             self.draw()  # the feedback frame, before the transaction
-            out = perform(self.queue, a)
+            out = self._guided(a) if a.text and m.guide is not None else perform(self.queue, a)
             if out.ok:
                 r = out.result
                 m.issued(r.ticket.id, r.ticket.code, r.ahead, r.wait_minutes, self.mono())
@@ -496,6 +509,35 @@ class KioskApp:
         if a.kind == "select_counter":
             self._outcome(Outcome(a, True, f"counter {a.counter} selected"))
         return None
+
+    def _guided(self, a: Action) -> Outcome:
+        """Issue for a procedure of the guide: its checklist and portal link are held
+        for the ticket's first print (kiosk.core.queue.Queue.print_extras)."""
+        assert self.model is not None and self.model.guide is not None
+        p = self.model.guide.get(a.text)
+        if p is None:
+            return perform(self.queue, a)
+        extras = {"checklist": p.documents, "checklist_title": p.name, "qr_text": p.url}
+
+        held: list[int] = []
+
+        def keep(tx: Any, t: Any) -> None:
+            held.append(t.id)
+            self.queue.hold_print_extras(t.id, extras)
+
+        try:
+            r = self.queue.issue(
+                a.service or "",
+                priority=a.priority,
+                source=a.source,
+                citizen=a.citizen,
+                hook=lambda tx, day: keep,
+            )
+        except (QueueError, StoreError) as e:
+            for tid in held:  # rolled back: the id may go to another ticket
+                self.queue.print_extras.pop(tid, None)
+            return Outcome(a, False, str(e), e)
+        return Outcome(a, True, f"issued {r.ticket.code} for {p.id}", r)
 
     # ------------------------------------------------------------------ keys
     def key(self, name: str, text: str, now: float) -> None:
@@ -524,6 +566,16 @@ class KioskApp:
                 if self.burst.in_burst(now):
                     self._held = []  # the first key was the scan's: never a key press
                     return
+        if m.screen in ("guide", "procedure"):
+            if name == "escape":
+                self.act(Action("back", source="key"))
+            elif m.screen == "procedure":
+                pass
+            elif name == "backspace":
+                self.act(Action("guide_delete", source="key"))
+            elif ch or name == "space":
+                self.act(Action("guide_key", text=ch or " ", source="key"))
+            return
         if m.screen == "code":
             if name in ("return", "enter"):
                 self.act(Action("code_submit", source="key"))

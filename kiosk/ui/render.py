@@ -128,6 +128,8 @@ class Renderer:
         clock_w = round(L.w * 0.12)
         name = m.cfg.site.name if m.lang == "vi" or not m.cfg.site.name_en else m.cfg.site.name_en
         right = L.language.left if m.screen in ("home", "priority") else L.w - L.margin
+        if m.screen == "home" and m.guide is not None:
+            right = L.guide_button().left
         draw_text(
             surf,
             local.strftime("%H:%M"),
@@ -157,6 +159,12 @@ class Renderer:
                 WHITE,
                 True,
                 1,
+            )
+        if m.screen == "home" and m.guide is not None:
+            g = L.guide_button()
+            pygame.draw.rect(surf, GOLD, g, border_radius=10)
+            draw_text(
+                surf, t("guide_button", m.lang), g.inflate(-12, -6), round(hh * 0.3), INK, True, 2
             )
 
     def _services(self, surf: pygame.Surface, m: Model, L: Layout, priority: bool) -> None:
@@ -485,6 +493,79 @@ class Renderer:
         draw_text(surf, t("back", m.lang), back, round(back.h * 0.4), WHITE, True, 1)
         pygame.draw.rect(surf, BOOKING, ok, border_radius=12)
         draw_text(surf, t("code_ok", m.lang), ok, round(ok.h * 0.4), WHITE, True, 1)
+
+    def _guide(self, surf: pygame.Surface, m: Model, L: Layout, local: datetime) -> None:
+        field, back, keys, cells = L.guide_screen()
+        pygame.draw.rect(surf, WHITE, field, border_radius=10)
+        pygame.draw.rect(surf, SERVICE, field, 3, border_radius=10)
+        if m.guide_query:
+            draw_text(
+                surf,
+                m.guide_query + "▏",
+                field.inflate(-20, -8),
+                round(field.h * 0.55),
+                INK,
+                True,
+                1,
+                "left",
+            )
+        else:
+            hint = m.guide_field or t("guide_type", m.lang)
+            draw_text(
+                surf, hint, field.inflate(-20, -8), round(field.h * 0.4), MUTED, False, 2, "left"
+            )
+        pygame.draw.rect(surf, INK, back, border_radius=12)
+        draw_text(surf, t("back", m.lang), back, round(back.h * 0.4), WHITE, True, 1)
+        items = m.guide_items(len(cells))
+        if not items:
+            draw_text(
+                surf, t("guide_none", m.lang), cells[0], round(cells[0].h * 0.5), MUTED, True, 1
+            )
+        for r, (kind, _, label) in zip(cells, items, strict=False):
+            color = INK if kind == "guide_more" else SERVICE if kind == "guide_open" else BOOKING
+            pygame.draw.rect(surf, color, r, border_radius=10)
+            text = t("guide_more", m.lang) if kind == "guide_more" else label
+            draw_text(surf, text, r.inflate(-16, -4), round(r.h * 0.42), WHITE, True, 2)
+        for ch, r in keys:
+            pygame.draw.rect(surf, KEY_BG, r, border_radius=8)
+            draw_text(surf, ch, r, round(r.h * 0.5), INK, True, 1)
+
+    def _procedure(self, surf: pygame.Surface, m: Model, L: Layout, local: datetime) -> None:
+        p = m.procedure
+        if p is None:
+            return
+        title, body, back, take = L.procedure_screen()
+        name = p.name if m.lang == "vi" or not p.name_en else p.name_en
+        draw_text(surf, name, title, round(title.h * 0.5), HEADER, True, 2)
+        lines = [t("guide_bring", m.lang)] + [f"{i}. {d}" for i, d in enumerate(p.documents, 1)]
+        try:
+            svc = m.cfg.service(p.service)
+            sname = svc.name if m.lang == "vi" else svc.name_en
+        except KeyError:
+            sname = p.service
+        facts = [
+            t("guide_fee", m.lang, fee=p.fee),
+            t("guide_time", m.lang, time=p.time_limit),
+            t("guide_service", m.lang, name=sname),
+        ]
+        n = len(lines) + len(facts) + 1
+        lh = min(body.h // n, round(L.h * 0.07))
+        y = body.y
+        for i, line in enumerate(lines):
+            draw_text(
+                surf, line, Rect(body.x, y, body.w, lh), round(lh * 0.72), INK, i == 0, 1, "left"
+            )
+            y += lh
+        y += lh // 2
+        for line in facts:
+            draw_text(
+                surf, line, Rect(body.x, y, body.w, lh), round(lh * 0.66), MUTED, False, 1, "left"
+            )
+            y += lh
+        pygame.draw.rect(surf, INK, back, border_radius=12)
+        draw_text(surf, t("back", m.lang), back, round(back.h * 0.4), WHITE, True, 1)
+        pygame.draw.rect(surf, SERVICE, take, border_radius=12)
+        draw_text(surf, t("guide_take", m.lang), take, round(take.h * 0.45), WHITE, True, 1)
 
     def _help(self, surf: pygame.Surface, m: Model, L: Layout) -> None:
         assert self.keymap is not None

@@ -7,7 +7,9 @@ button), ``priority`` (the same services, issuing priority tickets),
 issued), ``closed`` (outside opening hours; touches ignored) and ``paused``
 (printer fault under ``[printer] on_fault = "pause"``; touches ignored) and
 ``code`` (a booking code typed on screen or scanned, when ``[appointments]
-enabled``).
+enabled``), ``guide`` (the procedure guide: search by typing or browse by field,
+when ``[guide] file`` is set) and ``procedure`` (what to bring for one procedure,
+with a button that takes a number for its service).
 
 The model is driven by the app (:mod:`kiosk.ui.app`) with monotonic times, so
 tests step it without sleeping.
@@ -23,6 +25,7 @@ from pygame import Rect
 
 from kiosk.core.config import Config
 from kiosk.inputs.actions import Action
+from kiosk.office.procedures import Guide, Procedure
 
 #: Printer states (``printer_status`` events) in which a ticket cannot come out.
 TROUBLE_STATES = ("paper_out", "offline")
@@ -36,6 +39,14 @@ CODE_MAX = 40
 LANGUAGE_IDLE_S = 60.0
 #: The booking-code screen goes home after this long without a key.
 CODE_IDLE_S = 60.0
+#: The procedure guide's keyboard; "⌫" deletes, "␣" is a space. Diacritics are not
+#: needed: the search ignores them (kiosk.office.procedures.fold).
+GUIDE_ROWS = ("QWERTYUIOP", "ASDFGHJKL⌫", "ZXCVBNM␣")
+GUIDE_MAX = 30
+#: The guide screens go home after this long without a touch.
+GUIDE_IDLE_S = 90.0
+#: Screens that belong to one citizen and time out by themselves.
+OWN_SCREENS = ("printing", "result", "refused", "code", "guide", "procedure")
 
 
 @dataclass(frozen=True)
@@ -97,6 +108,55 @@ class Layout:
             f.x + left + self.margin // 2, f.y, f.w - left - self.margin // 2, f.h
         )
 
+    def guide_button(self) -> Rect:
+        """The home screen's "Hướng dẫn thủ tục" button, left of the language button."""
+        gw = round(self.w * (0.3 if self.portrait else 0.2))
+        lang = self.language
+        return Rect(lang.left - self.margin - gw, lang.y, gw, lang.h)
+
+    def guide_screen(self) -> tuple[Rect, Rect, list[tuple[str, Rect]], list[Rect]]:
+        """Guide screen: (search field, back, [(key, rect)], list rows)."""
+        m = self.margin
+        top = self.header.bottom + m
+        bar_h = max(56, round(self.h * 0.1))
+        field = Rect(m, top, round(self.w * 0.66), bar_h)
+        back = Rect(field.right + m, top, self.w - field.right - 2 * m, bar_h)
+        kb_h = round(self.h * (0.26 if self.portrait else 0.37))
+        kb = Rect(m, self.h - m - kb_h, self.w - 2 * m, kb_h)
+        rows = GUIDE_ROWS
+        gap = m // 2
+        kh = (kb.h - (len(rows) - 1) * gap) // len(rows)
+        kw = (kb.w - 9 * gap) // 10
+        keys: list[tuple[str, Rect]] = []
+        for r, row in enumerate(rows):
+            x = kb.x + (kb.w - (len(row) * kw + (len(row) - 1) * gap)) // 2
+            for ch in row:
+                keys.append((ch, Rect(x, kb.y + r * (kh + gap), kw, kh)))
+                x += kw + gap
+        area = Rect(m, field.bottom + m, self.w - 2 * m, kb.top - field.bottom - 2 * m)
+        cols = 1 if self.portrait else 2
+        per_col = max(2, area.h // max(56, round(self.h * 0.085)))  # rows ≥ 56 px
+        rh = (area.h - (per_col - 1) * gap) // per_col
+        cw = (area.w - (cols - 1) * m) // cols
+        cells = [
+            Rect(area.x + c * (cw + m), area.y + r * (rh + gap), cw, rh)
+            for c in range(cols)
+            for r in range(per_col)
+        ]
+        return field, back, keys, cells
+
+    def procedure_screen(self) -> tuple[Rect, Rect, Rect, Rect]:
+        """Procedure page: (title, body, back, take a number)."""
+        m = self.margin
+        top = self.header.bottom + m
+        title = Rect(m, top, self.w - 2 * m, round(self.h * 0.1))
+        bottom_h = round(self.h * (0.09 if self.portrait else 0.12))
+        y = self.h - m - bottom_h
+        body = Rect(m, title.bottom + m // 2, self.w - 2 * m, y - title.bottom - m - m // 2)
+        back = Rect(m, y, (self.w - 3 * m) // 3, bottom_h)
+        take = Rect(back.right + m, y, self.w - back.right - 2 * m, bottom_h)
+        return title, body, back, take
+
     def code_screen(self) -> tuple[Rect, Rect, list[tuple[str, Rect]], Rect, Rect]:
         """Booking-code screen: (title, field, [(key, rect)], back, ok)."""
         m = self.margin
@@ -140,8 +200,14 @@ class Layout:
 class Model:
     """The kiosk screen's state; every change bumps :attr:`version` so the app redraws."""
 
-    def __init__(self, cfg: Config, size: tuple[int, int]):
+    def __init__(self, cfg: Config, size: tuple[int, int], guide: Guide | None = None):
         self.cfg = cfg
+        #: The office's procedure guide ([guide] file), or None: no guide button.
+        self.guide = guide if guide is not None and len(guide) else None
+        self.guide_query = ""
+        self.guide_field = ""  # a field chosen from the list (query empty)
+        self.guide_page = 0
+        self.procedure: Procedure | None = None
         self.layout = Layout(*size)
         self.lang: str = cfg.site.language
         self.lang_until = 0.0
@@ -210,9 +276,9 @@ class Model:
 
     def settle(self, now: float) -> None:
         """Back to the screen the office state calls for (home, priority, closed, paused)."""
-        if self.screen not in ("printing", "result", "refused", "code"):
+        if self.screen not in OWN_SCREENS:
             self._go(self._base(), now)
-        elif self.screen == "code" and (not self.is_open or self.paused):
+        elif self.screen in ("code", "guide", "procedure") and (not self.is_open or self.paused):
             self._go(self._base(), now)
 
     # ------------------------------------------------------------------ inputs
@@ -238,7 +304,33 @@ class Model:
                 )
             if self.appointments:
                 out.append(Target(right, Action("appointment", source="touch"), "appointment"))
+            if self.guide is not None:
+                out.append(Target(L.guide_button(), Action("guide", source="touch"), "guide"))
             return out
+        if self.screen == "guide":
+            field, back, keys, cells = L.guide_screen()
+            out = []
+            for ch, r in keys:
+                if ch == "⌫":
+                    out.append(Target(r, Action("guide_delete", source="touch"), "delete"))
+                else:
+                    text = " " if ch == "␣" else ch
+                    out.append(Target(r, Action("guide_key", text=text, source="touch"), ch))
+            out.append(Target(back, Action("back", source="touch"), "back"))
+            for r, (kind, value, label) in zip(cells, self.guide_items(len(cells)), strict=False):
+                out.append(Target(r, Action(kind, text=value, source="touch"), label))
+            return out
+        if self.screen == "procedure" and self.procedure is not None:
+            _, _, back, take = L.procedure_screen()
+            p = self.procedure
+            return [
+                Target(back, Action("back", source="touch"), "back"),
+                Target(
+                    take,
+                    Action("issue", service=p.service, text=p.id, source="touch"),
+                    "take",
+                ),
+            ]
         if self.screen == "code":
             _, _, keys, back, ok = L.code_screen()
             out = [
@@ -253,6 +345,35 @@ class Model:
         if self.screen in ("result", "refused"):
             return [Target(Rect(0, 0, L.w, L.h), Action("back", source="touch"), "done")]
         return []
+
+    def guide_items(self, slots: int) -> list[tuple[str, str, str]]:
+        """What the guide's list shows, as (action kind, value, label): the fields
+        when nothing is typed and no field is chosen, else the matching procedures;
+        a last "more" row pages through a list longer than ``slots``."""
+        g = self.guide
+        if g is None or slots <= 0:
+            return []
+        items: list[tuple[str, str, str]]
+        if not self.guide_query and not self.guide_field:
+            items = [("guide_field", f, f) for f in g.fields()]
+        else:
+            found = g.search(self.guide_query) if self.guide_query else g.in_field(self.guide_field)
+            items = [("guide_open", p.id, p.name) for p in found]
+        if len(items) <= slots:
+            return items
+        per = slots - 1
+        pages = -(-len(items) // per)
+        page = self.guide_page % pages
+        return [*items[page * per : (page + 1) * per], ("guide_more", "", "more")]
+
+    def guide_matches(self) -> list[Procedure]:
+        """The procedures the typed text or chosen field finds (all when neither)."""
+        g = self.guide
+        if g is None:
+            return []
+        if self.guide_query:
+            return g.search(self.guide_query)
+        return g.in_field(self.guide_field) if self.guide_field else list(g.procedures)
 
     def touch(self, pos: tuple[int, int], now: float) -> Action | None:
         """The action a touch at ``pos`` asks for, or None (ignored)."""
@@ -274,6 +395,13 @@ class Model:
             if self.screen in ("home", "priority"):
                 self.priority_mode = a.priority
                 self._go(self._base(), now)
+        elif a.kind == "back" and self.screen == "procedure" and not self.help:
+            self.procedure = None
+            self.until = now + GUIDE_IDLE_S
+            self._go("guide", now)
+        elif a.kind == "back" and self.screen == "guide" and self.guide_field and not self.help:
+            self.guide_field, self.guide_page = "", 0
+            self.until = now + GUIDE_IDLE_S
         elif a.kind == "back":
             if self.help:
                 self.help = False
@@ -296,6 +424,15 @@ class Model:
                 self.priority_mode = False
                 self.until = now + CODE_IDLE_S
                 self._go("code", now)
+        elif a.kind == "guide":
+            if self.guide is not None and self.screen in ("home", "priority") and self.accepting:
+                self.guide_query, self.guide_field, self.guide_page = "", "", 0
+                self.procedure = None
+                self.priority_mode = False
+                self.until = now + GUIDE_IDLE_S
+                self._go("guide", now)
+        elif a.kind in ("guide_key", "guide_delete", "guide_field", "guide_more", "guide_open"):
+            self._guide_action(a, now)
         elif a.kind == "code_key" and self.screen == "code":
             if len(self.code) < CODE_MAX:
                 self.code += a.text.upper()
@@ -306,6 +443,25 @@ class Model:
             self.code_error = None
             self.until = now + CODE_IDLE_S
         self._changed()
+
+    def _guide_action(self, a: Action, now: float) -> None:
+        if self.screen != "guide" or self.guide is None:
+            return
+        self.until = now + GUIDE_IDLE_S
+        if a.kind == "guide_key":
+            q = (self.guide_query + a.text).lstrip()
+            if "  " not in q and len(q) <= GUIDE_MAX:
+                self.guide_query, self.guide_page = q, 0
+        elif a.kind == "guide_delete":
+            self.guide_query, self.guide_page = self.guide_query[:-1], 0
+        elif a.kind == "guide_field":
+            self.guide_field, self.guide_page = a.text, 0
+        elif a.kind == "guide_more":
+            self.guide_page += 1
+        elif a.kind == "guide_open":
+            self.procedure = self.guide.get(a.text)
+            if self.procedure is not None:
+                self._go("procedure", now)
 
     def booking_refused(self, vi: str, en: str, now: float) -> None:
         """A booking code could not be checked in: say why, keep the code to correct."""
@@ -376,6 +532,7 @@ class Model:
     def _finish(self, now: float) -> None:
         """A citizen is done (their number shown): home, in the site's language."""
         self.pending = None
+        self.procedure = None
         self.lang = self.cfg.site.language
         self._go(self._base(), now)
 
@@ -389,8 +546,8 @@ class Model:
                 self.refused("", now)
         elif self.screen in ("result", "refused") and now >= self.until:
             self._finish(now)
-        elif self.screen == "code" and now >= self.until:
-            self._go(self._base(), now)  # walked away from the booking keyboard
+        elif self.screen in ("code", "guide", "procedure") and now >= self.until:
+            self._go(self._base(), now)  # walked away from the keyboard or the guide
         if self.toast and now >= self.toast_until:
             self.toast = ""
             self._changed()
@@ -401,7 +558,7 @@ class Model:
 
     def busy(self, now: float) -> bool:
         """Someone is using the screen (poll fast)."""
-        return self.screen in ("printing", "result", "refused", "priority", "code") or self.help
+        return self.screen in (*OWN_SCREENS, "priority") or self.help
 
     def describe(self) -> dict[str, Any]:
         """The screen as data (tests, the simulator's log)."""
@@ -415,5 +572,7 @@ class Model:
             "open": self.is_open,
             "code": self.code,
             "code_error": self.code_error,
+            "guide_query": self.guide_query,
+            "procedure": None if self.procedure is None else self.procedure.id,
             "pending": None if p is None else dict(p.__dict__),
         }

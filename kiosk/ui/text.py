@@ -81,6 +81,18 @@ STRINGS: dict[str, dict[str, str]] = {
     "booking_button": {"vi": "Có lịch hẹn trực tuyến", "en": "I booked online"},
     "code_title": {"vi": "Nhập hoặc quét mã lịch hẹn", "en": "Type or scan your booking code"},
     "code_ok": {"vi": "Lấy số", "en": "Get my number"},
+    "guide_button": {"vi": "Hướng dẫn thủ tục", "en": "Procedure guide"},
+    "guide_type": {
+        "vi": "Gõ tên thủ tục (không cần dấu) hoặc chọn lĩnh vực",
+        "en": "Type a procedure's name or choose a field",
+    },
+    "guide_none": {"vi": "Không tìm thấy thủ tục", "en": "No procedure found"},
+    "guide_more": {"vi": "Xem thêm ▸", "en": "More ▸"},
+    "guide_bring": {"vi": "Cần mang theo:", "en": "Please bring:"},
+    "guide_fee": {"vi": "Lệ phí: {fee}", "en": "Fee: {fee}"},
+    "guide_time": {"vi": "Thời hạn giải quyết: {time}", "en": "Time limit: {time}"},
+    "guide_service": {"vi": "Nộp tại quầy: {name}", "en": "Apply at: {name}"},
+    "guide_take": {"vi": "Lấy số", "en": "Take a number"},
     "help_title": {"vi": "Bàn phím", "en": "Keys"},
     "counter_selected": {"vi": "Đang điều khiển: {name}", "en": "Controlling: {name}"},
 }

@@ -300,3 +300,36 @@ def test_nobody_ahead_says_what_the_screen_says_not_about_0_minutes(monkeypatch)
     assert STRINGS["wait_none"]["vi"] in text and STRINGS["wait_none"]["en"] in text
     lines = drawn_lines(TicketLayout(576), info(ahead=3, wait_minutes=9), monkeypatch)
     assert "Thời gian chờ dự kiến: khoảng 9 phút" in lines
+
+
+# ---------------------------------------------------------------- procedure checklist
+
+
+def test_a_checklist_is_printed_only_when_given_and_stays_short() -> None:
+    from printer.fonts import font
+    from printer.layout import CHECKLIST_LINES, CHECKLIST_MORE, checklist_lines
+
+    layout = TicketLayout(576, HEADER)
+    plain = layout.body(info())
+    two = layout.body(info(checklist=("Tờ khai", "CCCD"), checklist_title="Đăng ký khai sinh"))
+    assert two.height > plain.height + 60
+    many = tuple(f"Giấy tờ số {i}: bản chính và một bản sao có chứng thực" for i in range(12))
+    f = font(20)
+    lines = checklist_lines(many, f, layout.inner)
+    assert len(lines) == CHECKLIST_LINES and lines[-1] == CHECKLIST_MORE
+    assert all(f.getlength(x) <= layout.inner for x in lines)
+    assert lines[0].startswith("• ")
+    long = layout.body(info(checklist=many))
+    assert long.height < plain.height + 400  # ~8 lines, not 12 documents
+
+
+@pytest.mark.parametrize("paper", [58, 80])
+def test_a_checklist_wraps_within_the_paper_and_keeps_every_word(paper: int) -> None:
+    from printer.fonts import font
+    from printer.layout import checklist_lines
+
+    width = WIDTHS[paper] - 16
+    doc = "Giấy chứng sinh do cơ sở y tế cấp (hoặc văn bản người làm chứng)"
+    lines = checklist_lines((doc,), font(20), width)
+    assert len(lines) >= 2 if paper == 58 else len(lines) >= 1
+    assert " ".join(lines).replace("• ", "").split() == doc.split()

@@ -582,3 +582,23 @@ def test_initials_are_not_printed_when_the_site_file_says_no(
     assert decoded_is(
         job, consumer, queue, r.ticket.code, ahead=r.ahead, wait_minutes=r.wait_minutes
     )
+
+
+def test_a_guide_checklist_held_for_a_ticket_is_printed_once_with_its_qr(
+    queue: Queue, consumer: PrinterConsumer, fake: FakePrinter
+) -> None:
+    extras = {
+        "checklist": ("Tờ khai", "Giấy chứng sinh"),
+        "checklist_title": "Đăng ký khai sinh",
+        "qr_text": "https://dichvucong.example.gov.vn/thu-tuc/khai-sinh",
+    }
+    r = queue.issue(
+        "hotich", hook=lambda tx, day: lambda tx, t: queue.hold_print_extras(t.id, extras)
+    )
+    assert consumer.run_once() == 1
+    [job] = wait_jobs(fake, 1)
+    t = queue.ticket(r.ticket.code)
+    info = replace(info_from_ticket(queue.cfg, t, r.ahead, r.wait_minutes), **extras)
+    want = consumer.printer.layout.render(info).convert("L")
+    assert ImageChops.difference(raster.decode(job).convert("L"), want).getbbox() is None
+    assert queue.print_extras == {}  # forgotten once printed: a reprint is the plain ticket
