@@ -109,6 +109,15 @@ def main() -> int:
     m.version += 1
     shot("help")
     m.help = False
+    # The procedure guide ([guide] file): search typed without diacritics, a procedure.
+    touch("guide")
+    for ch in "HO TICH":
+        touch("␣" if ch == " " else ch)
+    shot("guide")
+    touch("Đăng ký khai sinh")
+    shot("procedure")
+    touch("back")
+    touch("back")
     # Appointment check-in ([appointments] enabled): the booking button, the code screen.
     from kiosk.office.bookings import Booking, save_bookings
 

@@ -25,6 +25,8 @@ SCREENS = (
     "home-booking",
     "booking-code",
     "booking-refused",
+    "guide",
+    "procedure",
     "closed",
 )
 
