@@ -170,6 +170,12 @@ else
     install -m 0644 "$SRC/config/example.toml" "$SITE"
     say "wrote the example site file to $SITE: edit it for this office"
 fi
+# The procedure guide's list lives beside the site file ([guide] file, docs/guide.md).
+GUIDE=$(dirname "$SITE")/procedures.toml
+if [ ! -e "$GUIDE" ]; then
+    install -m 0644 "$SRC/config/procedures.toml" "$GUIDE"
+    say "wrote the sample procedure guide to $GUIDE: check its fees and links for this office"
+fi
 "$VENV/bin/kiosk" check-config "$SITE" ||
     say "warning: $SITE has problems (above); the kiosk will not start until they are fixed"
 
