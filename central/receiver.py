@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import re
 import sqlite3
 import ssl
 import threading
@@ -26,12 +25,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from central import contract
+from central.contract import MAX_BODY, SITE_RE, BadRequest
+
 log = logging.getLogger(__name__)
 
-SITE_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-#: Largest request body accepted; a 5000-event batch is about 1.5 MB.
-MAX_BODY = 16 * 1024 * 1024
 ANY_SITE = "*"
 
 _SCHEMA = """
@@ -60,14 +58,6 @@ CREATE TABLE IF NOT EXISTS batches (
 
 class SetupError(Exception):
     """Unusable receiver options (listen address, tokens, certificate); the message says what to fix."""
-
-
-class BadRequest(Exception):
-    """A request that breaks the contract; the message goes back to the kiosk."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
 
 
 class ReceiverDB:
@@ -286,24 +276,17 @@ class Receiver:
             except ValueError:
                 raise BadRequest(400, "after and limit must be whole numbers") from None
             return 200, {"ok": True, "site": site, "events": self.db.events(site, after, limit)}
-        doc = self._json(body)
-        site_value = doc.get("site")
-        if not isinstance(site_value, str) or not SITE_RE.match(site_value):
-            raise BadRequest(400, "site must be the kiosk's [site] id (letters, digits, -, _)")
-        site = site_value
+        doc = contract.document(body)
+        site = str(doc["site"])
         self._check_site(site, allowed)
         if ending == "/heartbeat":
             self.db.set_heartbeat(site, doc)
             return 200, {"ok": True, "site": site}
         if ending == "/report":
-            day, report = doc.get("day"), doc.get("report")
-            if not isinstance(day, str) or not DAY_RE.match(day):
-                raise BadRequest(400, "day must be a business day like 2026-11-30")
-            if not isinstance(report, dict):
-                raise BadRequest(400, "report must be an object")
+            day, report = contract.report(doc)
             self.db.set_report(site, day, report)
             return 200, {"ok": True, "site": site, "day": day}
-        events = self._events(doc)
+        events = contract.events(doc)
         stored, dup, conflicts = self.db.add_events(site, events)
         return 200, {
             "ok": True,
@@ -318,35 +301,6 @@ class Receiver:
     def _check_site(self, site: str, allowed: str) -> None:
         if allowed not in (ANY_SITE, site):
             raise BadRequest(403, f"this token is for site {allowed!r}, not {site!r}")
-
-    def _json(self, body: bytes) -> dict[str, Any]:
-        try:
-            doc = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as e:
-            raise BadRequest(400, f"the body is not UTF-8 JSON: {e}") from None
-        if not isinstance(doc, dict):
-            raise BadRequest(400, "the body must be a JSON object")
-        if doc.get("schema") != 1:
-            raise BadRequest(400, f"unknown schema {doc.get('schema')!r}; this receiver reads 1")
-        return doc
-
-    def _events(self, doc: dict[str, Any]) -> list[dict[str, Any]]:
-        events = doc.get("events")
-        if not isinstance(events, list) or not events:
-            raise BadRequest(400, "events must be a non-empty list")
-        prev = 0
-        for i, e in enumerate(events):
-            if not isinstance(e, dict):
-                raise BadRequest(400, f"events[{i}] is not an object")
-            seq = e.get("seq")
-            if isinstance(seq, bool) or not isinstance(seq, int) or seq <= 0:
-                raise BadRequest(400, f"events[{i}].seq must be a positive whole number")
-            if seq <= prev:
-                raise BadRequest(400, f"events[{i}].seq {seq} is not after {prev}; send in order")
-            if not isinstance(e.get("type"), str) or not isinstance(e.get("at"), str):
-                raise BadRequest(400, f"events[{i}] needs text fields type and at")
-            prev = seq
-        return events
 
 
 class _Handler(BaseHTTPRequestHandler):
