@@ -1,9 +1,10 @@
 """What every printer connection is: :class:`Link` (open lazily, write, ask status) and
 :class:`PrinterFault`, the one exception a technician reads.
 
-The real transports (``printer.connection``) and the virtual printers
-(``printer.virtual``) subclass :class:`Link`; ``printer.connection.open_link`` picks
-one by the URI's scheme, as pyserial's ``serial_for_url`` picks a URL handler.
+The real transports (``printer.usb``, ``printer.serialport``, ``printer.network``,
+``printer.file``, ``printer.cups``) and the virtual printers (``printer.virtual``)
+subclass :class:`Link`; ``printer.connection.open_link`` picks one by the URI's scheme,
+as pyserial's ``serial_for_url`` picks a URL handler.
 """
 
 from __future__ import annotations

@@ -232,3 +232,36 @@ def test_a_plain_file_collects_tickets_and_gives_no_status(tmp_path: Path) -> No
     link.close()
     data = (tmp_path / "capture.bin").read_bytes()
     assert raster.decode(data).size == TicketLayout(384).render(TICKET).size
+
+
+def test_opening_a_file_printer_imports_no_other_transport_module() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from printer.connection import open_link\n"
+        "open_link('file:/dev/null')\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('printer.'))))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert "printer.file" in out
+    for other in ("printer.usb", "printer.serialport", "printer.network", "printer.cups"):
+        assert other not in out
+
+
+def test_every_link_class_stays_importable_from_printer_connection() -> None:
+    from printer import connection
+    from printer.cups import CupsLink
+    from printer.file import FileLink
+    from printer.network import TcpLink
+    from printer.serialport import SerialLink
+    from printer.usb import UsbLink
+    from printer.virtual import DummyLink, PngLink
+
+    assert connection.UsbLink is UsbLink and connection.SerialLink is SerialLink
+    assert connection.TcpLink is TcpLink and connection.FileLink is FileLink
+    assert connection.CupsLink is CupsLink
+    assert connection.KINDS["dummy"] is DummyLink and connection.KINDS["png"] is PngLink
