@@ -113,12 +113,23 @@ class Consumer:
                 delay = self.min_backoff
                 self.on_idle()
             except Exception as e:  # a failing output must not kill the consumer
+                if getattr(self.store, "_closed", False):
+                    return  # the store was closed under us (shutdown): nothing left to do
                 self.failures += 1
                 self.last_error = str(e) or type(e).__name__
                 log.warning("%s: %s; retrying in %.1f s", self.name, self.last_error, delay)
                 self._stop.wait(delay)
                 delay = min(delay * 2, self.max_backoff)
                 continue
-            self.store.wait_for_events(
-                self.store.cursor(self.name), self.idle_wait, stop=self._stop
-            )
+            try:
+                self.store.wait_for_events(
+                    self.store.cursor(self.name), self.idle_wait, stop=self._stop
+                )
+            except Exception as e:
+                if getattr(self.store, "_closed", False):
+                    return  # the store was closed under us (shutdown): nothing left to do
+                log.warning(
+                    "%s: cannot wait for events: %s; retrying in %.1f s", self.name, e, delay
+                )
+                self._stop.wait(delay)
+                delay = min(delay * 2, self.max_backoff)

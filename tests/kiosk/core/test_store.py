@@ -131,6 +131,23 @@ def test_consumer_resumes_from_its_durable_cursor(queue: Queue) -> None:
     assert c.seen == ["A001", "A002"] and c2.seen == ["A003"]
 
 
+def test_a_store_closed_under_a_running_consumer_ends_its_thread_quietly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    crashes: list[BaseException] = []
+    monkeypatch.setattr(threading, "excepthook", lambda a: crashes.append(a.exc_value))
+    store = Store(tmp_path / "q.db")
+    c = Recorder(store)
+    c.idle_wait = 0.05
+    c.start()
+    time.sleep(0.2)
+    store.close()  # shutdown in the wrong order, as a test teardown or a crash may do
+    c._thread.join(5)  # type: ignore[union-attr]
+    assert not c._thread.is_alive() and crashes == []  # type: ignore[union-attr]
+
+
 def test_failing_consumer_keeps_cursor_on_the_failed_event_and_retries(queue: Queue) -> None:
     queue.issue("hotich")
     c = Recorder(queue.store, fail_times=2)
