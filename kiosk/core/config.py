@@ -1034,7 +1034,7 @@ def _is_image(path: Path) -> bool:
 
 
 def _printer_problems(sec: Mapping[str, Any], where: Callable[[str], str]) -> list[str]:
-    """[printer] checks the schema cannot express (printer/connection.py parses the URI)."""
+    """[printer] checks the schema cannot express (printer/uri.py parses the URI)."""
     from printer.uri import PrinterUriError, parse
 
     out: list[str] = []
