@@ -98,6 +98,71 @@ class CitizenLimit(QueueError):
         super().__init__(f"{self.vi} / {self.en}")
 
 
+#: A clock before this instant has certainly not been set: this software is newer. A Pi
+#: without a battery clock starts at 1970, an RTC module with a dead battery at 2000.
+CLOCK_FLOOR = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
+#: How far behind the store's newest event the clock may be and still be trusted: kiosks
+#: sharing one store (a large centre) differ by seconds. A clock put back by
+#: fake-hwclock after a power cut is behind by up to an hour (it saves hourly).
+CLOCK_BEHIND_SECONDS = 300.0
+#: How far ahead of the store's newest event the clock may be: no office is shut for
+#: two years, a clock that says so was set wrong (a typo in the year, a bad RTC).
+CLOCK_AHEAD_SECONDS = 2 * 366 * 86400.0
+
+
+def _local(at: float, cfg: Config | None) -> str:
+    tz = cfg.tz if cfg is not None else UTC
+    try:
+        return f"{datetime.fromtimestamp(at, tz):%Y-%m-%d %H:%M}"
+    except (OverflowError, OSError, ValueError):
+        return f"{at:.0f} (UNIX time)"
+
+
+class ClockNotSet(QueueError):
+    """The clock is clearly wrong, so no number is issued (it would be on a wrong day).
+
+    ``reason`` is ``unset`` (before :data:`CLOCK_FLOOR`), ``behind`` (before the store's
+    newest event) or ``ahead`` (years after it); ``vi`` and ``en`` are for the screen,
+    ``str()`` names the times for a technician.
+    """
+
+    def __init__(self, reason: str, now: float, newest: float | None, cfg: Config | None = None):
+        self.reason, self.now, self.newest = reason, now, newest
+        self.vi = "Đang chờ đồng bộ giờ… Xin vui lòng chờ hoặc báo cán bộ."
+        self.en = "Waiting for the time to be set… Please wait or tell a member of staff."
+        clock = _local(now, cfg)
+        last = _local(newest, cfg) if newest is not None else ""
+        if reason == "unset":
+            why = f"the clock says {clock}, before this software was written: it was never set"
+        elif reason == "behind":
+            why = f"the clock says {clock}, before the newest event in the store ({last})"
+        else:
+            why = f"the clock says {clock}, years after the newest event in the store ({last})"
+        self.detail = why
+        super().__init__(
+            f"{why}; no number is issued until the time is right: connect the network "
+            '(NTP), fit an RTC module, or set it: kiosk time set "YYYY-MM-DD HH:MM"'
+        )
+
+
+def clock_problem(
+    now: float, newest: float | None, cfg: Config | None = None
+) -> ClockNotSet | None:
+    """Why ``now`` cannot be trusted against the store's newest event time, or None.
+
+    Time never goes backwards against the store: a clock more than
+    :data:`CLOCK_BEHIND_SECONDS` before its newest event, or more than
+    :data:`CLOCK_AHEAD_SECONDS` after it, or before :data:`CLOCK_FLOOR`, is wrong.
+    """
+    if now < CLOCK_FLOOR:
+        return ClockNotSet("unset", now, newest, cfg)
+    if newest is not None and now < newest - CLOCK_BEHIND_SECONDS:
+        return ClockNotSet("behind", now, newest, cfg)
+    if newest is not None and now > newest + CLOCK_AHEAD_SECONDS:
+        return ClockNotSet("ahead", now, newest, cfg)
+    return None
+
+
 #: See :meth:`Queue.issue`: (tx, day) -> None or a function of (tx, new ticket).
 IssueHook = Callable[[Tx, str], Callable[[Tx, Ticket], None] | None]
 
@@ -321,6 +386,9 @@ class Queue:
     ) -> Issued:
         with self.store.transaction() as tx:
             now = self.clock()
+            wrong = clock_problem(now, tx.newest_event_at(), self.cfg)
+            if wrong is not None:
+                raise wrong
             day = self._begin(tx, now)
             after = hook(tx, day) if hook is not None else None
             if citizen is not None:
@@ -804,6 +872,12 @@ class Queue:
             return self._event(tx, type, now, tx.get_meta("day"), **payload)
 
     # ------------------------------------------------------------------ queries
+    def clock_problem(self) -> ClockNotSet | None:
+        """Why the clock cannot be trusted now (no number would be issued), or None."""
+        with self.store.read() as tx:
+            newest = tx.newest_event_at()
+        return clock_problem(self.clock(), newest, self.cfg)
+
     def today(self) -> str:
         return business_day(self.cfg, self.clock())
 

@@ -527,6 +527,12 @@ class Tx:
         """The newest event's sequence number (0 for an empty log)."""
         return int(self.c.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
 
+    def newest_event_at(self) -> float | None:
+        """When the newest event was written (UNIX time), or None for an empty log: the
+        clock must not go back before it (:func:`kiosk.core.queue.clock_problem`)."""
+        row = self.c.execute("SELECT at FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+        return float(row[0]) if row else None
+
     def events_since(
         self, seq: int, limit: int = 500, types: Sequence[str] | None = None
     ) -> list[Event]:

@@ -36,8 +36,6 @@ PROC = Path("/proc")
 #: Below this much free space the store cannot be trusted to commit; warn earlier.
 DISK_FAIL_BYTES = 20 * 1024 * 1024
 DISK_WARN_BYTES = 200 * 1024 * 1024
-#: A clock before this instant has certainly not been set (this code is newer).
-CLOCK_FLOOR = datetime(2025, 1, 1).timestamp()
 #: How long the printer and the display get to answer a status request.
 ANSWER_TIMEOUT_S = 1.5
 
@@ -601,15 +599,32 @@ def check_audio(ctx: Context) -> Check:
 # ---------------------------------------------------------------- clock and SD card
 
 
+def _newest_event_at(ctx: Context) -> float | None:
+    """When the store's newest event was written, or None (no store or empty)."""
+    from kiosk.core.store import Store, StoreError
+
+    p = ctx.db_path
+    if p is None or not p.exists():
+        return None
+    try:
+        with Store.read_only(p) as tx:
+            return tx.newest_event_at()
+    except (StoreError, OSError):
+        return None  # the store check says what is wrong with it
+
+
 def check_clock(ctx: Context) -> Check:
+    from kiosk.core.queue import clock_problem
+
     name = "clock"
     now = ctx.now()
-    if now < CLOCK_FLOOR:
+    wrong = clock_problem(now, _newest_event_at(ctx), ctx.cfg)
+    if wrong is not None:
         return fail(
             name,
-            f"the clock says {datetime.fromtimestamp(now):%Y-%m-%d %H:%M}, which is wrong",
-            "connect the network (time is fetched by NTP) or set it: sudo date -s 'YYYY-MM-DD "
-            "HH:MM'; a Pi has no battery clock without an RTC module",
+            f'{wrong.detail}: the kiosk shows "Đang chờ đồng bộ giờ…" and issues no number',
+            "connect the network (time comes by NTP), fit an RTC module with a good battery, "
+            'or set it as root: kiosk time set "YYYY-MM-DD HH:MM" (a Pi has no battery clock)',
         )
     tzname = ctx.cfg.site.timezone if ctx.cfg is not None else "Asia/Ho_Chi_Minh"
     local = datetime.fromtimestamp(now, ctx.cfg.tz if ctx.cfg is not None else None)
@@ -625,7 +640,8 @@ def check_clock(ctx: Context) -> Check:
             synced = "; NTP synchronised" if r.stdout.strip() == "yes" else "; not NTP-synchronised"
     except (FileNotFoundError, subprocess.TimeoutExpired):
         pass
-    return ok(name, f"{local:%Y-%m-%d %H:%M} {tzname}{synced}")
+    rtc = "; RTC " + ("present" if (SYS / "class/rtc/rtc0").exists() else "absent")
+    return ok(name, f"{local:%Y-%m-%d %H:%M} {tzname}{synced}{rtc}")
 
 
 def check_sd_card(ctx: Context) -> Check:

@@ -34,7 +34,7 @@ import pygame
 from display.sdlvideo import prefer_native_framebuffer
 from display.sdnotify import Notifier
 from kiosk.core import events
-from kiosk.core.queue import Queue, QueueError, is_open_at
+from kiosk.core.queue import ClockNotSet, Queue, QueueError, is_open_at
 from kiosk.core.store import Event, StoreError
 from kiosk.inputs.actions import CITIZEN_KINDS, COUNTER_KINDS, Action, Outcome, perform
 from kiosk.inputs.keys import KeyMap
@@ -263,6 +263,7 @@ class KioskApp:
         state, detail = last_printer_status(self.queue)
         self.model.set_printer(state, detail, now)
         self.model.set_open(is_open_at(self.cfg, self.queue.clock()), now)
+        self._check_clock(now)
         self.draw()
         self.notifier.ready(f"showing {self.model.screen}")
         self._watcher = threading.Thread(
@@ -383,9 +384,10 @@ class KioskApp:
             self._next_second = now + 1.0
             if self.input_wait is not None:
                 self.input_wait.refresh()  # input devices plugged in since
-            was = m.is_open
+            was = (m.is_open, m.clock_ok)
             m.set_open(is_open_at(self.cfg, self.queue.clock()), now)
-            self._changed |= was != m.is_open
+            self._check_clock(now)
+            self._changed |= was != (m.is_open, m.clock_ok)
         if now >= self._next_tick:
             self._next_tick = now + TICK_SECONDS
             try:
@@ -410,6 +412,22 @@ class KioskApp:
             interval = self.notifier.watchdog_interval() or PING_SECONDS
             self._next_ping = now + min(interval, PING_SECONDS)
             self.notifier.watchdog()
+
+    def _check_clock(self, now: float) -> None:
+        """Once a second (with the opening hours): is the clock sane against the store?
+        A wrong clock shows the waiting screen; a clock that became right leaves it."""
+        assert self.model is not None
+        try:
+            problem = self.queue.clock_problem()
+        except StoreError as e:  # the store is away: keep the last verdict
+            log.warning("cannot check the clock against the store: %s", e)
+            return
+        if (problem is None) != self.model.clock_ok:
+            if problem is None:
+                log.info("the clock is right again: issuing numbers")
+            else:
+                log.error("not issuing: %s", problem)
+        self.model.set_clock(None if problem is None else problem.detail, now)
 
     def handle(self, ev: pygame.event.Event) -> None:
         assert self.model is not None and self.surface is not None
@@ -488,6 +506,11 @@ class KioskApp:
                 r = out.result
                 m.issued(r.ticket.id, r.ticket.code, r.ahead, r.wait_minutes, self.mono())
                 self._news.set()
+            elif isinstance(out.result, ClockNotSet):
+                # The clock went wrong since the last check: wait for the time.
+                log.error("cannot issue: %s", out.text)
+                m.refused(f"{out.result.vi} — {out.result.en}", self.mono())
+                m.set_clock(out.result.detail, self.mono())
             elif isinstance(out.result, StoreError):
                 # The store is away (disk, a centre's database server): the citizen
                 # reads a plain sentence; the technician's detail goes to the log.

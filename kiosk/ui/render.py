@@ -448,6 +448,38 @@ class Renderer:
             2,
         )
 
+    def _clock(self, surf: pygame.Surface, m: Model, L: Layout, local: datetime) -> None:
+        b = self._body(L)
+        h = b.h // 6
+        draw_text(
+            surf,
+            t("clock_title", m.lang),
+            Rect(b.x, b.y + h // 2, b.w, h),
+            round(h * 0.8),
+            HEADER,
+            True,
+            1,
+        )
+        draw_text(
+            surf,
+            t("clock_help", m.lang),
+            Rect(b.x, b.y + 2 * h, b.w, 2 * h),
+            round(h * 0.45),
+            INK,
+            False,
+            3,
+        )
+        # The technician's reason (times, what to do), small: `kiosk doctor` says it too.
+        draw_text(
+            surf,
+            m.clock_detail,
+            Rect(b.x, b.y + 4 * h + h // 3, b.w, h),
+            round(h * 0.3),
+            MUTED,
+            False,
+            2,
+        )
+
     def _paused(self, surf: pygame.Surface, m: Model, L: Layout, local: datetime) -> None:
         b = self._body(L)
         h = b.h // 6

@@ -8,8 +8,10 @@ issued), ``closed`` (outside opening hours; touches ignored) and ``paused``
 (printer fault under ``[printer] on_fault = "pause"``; touches ignored) and
 ``code`` (a booking code typed on screen or scanned, when ``[appointments]
 enabled``), ``guide`` (the procedure guide: search by typing or browse by field,
-when ``[guide] file`` is set) and ``procedure`` (what to bring for one procedure,
-with a button that takes a number for its service).
+when ``[guide] file`` is set), ``procedure`` (what to bring for one procedure,
+with a button that takes a number for its service) and ``clock`` ("Đang chờ đồng bộ
+giờ…": the clock is clearly wrong, so no number is issued on a wrong day;
+:func:`kiosk.core.queue.clock_problem`).
 
 The model is driven by the app (:mod:`kiosk.ui.app`) with monotonic times, so
 tests step it without sleeping.
@@ -215,6 +217,9 @@ class Model:
         self.priority_mode = False
         self.help = False
         self.is_open = True
+        #: The clock can be trusted (the app re-checks it once a second).
+        self.clock_ok = True
+        self.clock_detail = ""
         self.printer_state = "unknown"
         self.printer_detail = ""
         self.last_print_failed = False
@@ -252,7 +257,7 @@ class Model:
         """A button or key may issue a ticket now. A press while another citizen's
         number is on screen is a new citizen: it is served, never refused (touches
         cannot reach a service button then anyway)."""
-        return self.is_open and not self.paused
+        return self.clock_ok and self.is_open and not self.paused
 
     def problem_key(self) -> str:
         if self.printer_state == "paper_out":
@@ -262,6 +267,8 @@ class Model:
         return "printer_failed"
 
     def _base(self) -> str:
+        if not self.clock_ok:  # open or closed by a wrong clock means nothing
+            return "clock"
         if not self.is_open:
             return "closed"
         if self.paused:
@@ -275,10 +282,11 @@ class Model:
         self._changed()
 
     def settle(self, now: float) -> None:
-        """Back to the screen the office state calls for (home, priority, closed, paused)."""
+        """Back to the screen the office state calls for (home, priority, closed, paused,
+        clock)."""
         if self.screen not in OWN_SCREENS:
             self._go(self._base(), now)
-        elif self.screen in ("code", "guide", "procedure") and (not self.is_open or self.paused):
+        elif self.screen in ("code", "guide", "procedure") and not self.accepting:
             self._go(self._base(), now)
 
     # ------------------------------------------------------------------ inputs
@@ -521,6 +529,15 @@ class Model:
             self.priority_mode = False
             self.settle(now)
 
+    def set_clock(self, problem: str | None, now: float) -> None:
+        """The clock became wrong (``problem`` says why, for the log and staff) or right."""
+        ok = problem is None
+        if ok != self.clock_ok:
+            self.clock_ok = ok
+            self.priority_mode = False
+            self.settle(now)
+        self.clock_detail = problem or ""
+
     def _result(self, now: float) -> None:
         self.until = now + self.cfg.ui.result_seconds
         self._go("result", now)
@@ -552,7 +569,7 @@ class Model:
             self.toast = ""
             self._changed()
         if self.lang != self.cfg.site.language and now >= self.lang_until:
-            if self.screen in ("home", "priority", "closed", "paused"):
+            if self.screen in ("home", "priority", "closed", "paused", "clock"):
                 self.lang = self.cfg.site.language
                 self._changed()
 
@@ -570,6 +587,7 @@ class Model:
             "printer": self.printer_state,
             "trouble": self.trouble,
             "open": self.is_open,
+            "clock_ok": self.clock_ok,
             "code": self.code,
             "code_error": self.code_error,
             "guide_query": self.guide_query,

@@ -56,6 +56,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "vi": "Xin mời quay lại trong giờ làm việc",
         "en": "Please come back during opening hours",
     },
+    "clock_title": {"vi": "Đang chờ đồng bộ giờ…", "en": "Waiting for the time…"},
+    "clock_help": {
+        "vi": "Đồng hồ của máy chưa đúng nên chưa cấp số. Xin vui lòng chờ hoặc báo cán bộ",
+        "en": "The kiosk's clock is not right yet, so no numbers are issued. "
+        "Please wait or tell a member of staff",
+    },
     "paused_title": {"vi": "Tạm dừng cấp số", "en": "Tickets paused"},
     "paused_help": {
         "vi": "Xin vui lòng chờ hoặc liên hệ cán bộ tại quầy",

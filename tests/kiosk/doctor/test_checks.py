@@ -666,3 +666,25 @@ def test_a_centres_postgresql_store_is_checked_for_reach_schema_and_clock(
     down = "postgresql://kiosk@/nowhere?host=" + str(tmp_path)
     gone = by_name(doctor.run_checks(str(cfg), down, ["store"]))["store"]
     assert gone.status == "fail" and "pg_isready" in gone.fix
+
+
+def test_clock_before_the_newest_event_in_the_store_fails_and_says_why(tmp_path: Path) -> None:
+    from kiosk.core.config import load
+    from kiosk.core.queue import Queue
+    from kiosk.core.store import Store
+    from tests.conftest import Clock
+
+    p = site(tmp_path)
+    cfg = load(p)
+    db = tmp_path / "queue.db"
+    clock = Clock(0)
+    clock.set_local(cfg, "2026-11-30T16:55:00")
+    with Store(db) as store:
+        Queue(cfg, store, clock).issue("hotich")
+    clock.set_local(cfg, "2026-11-30T15:00:00")  # back after a power cut, no network
+    checks = doctor.run_checks(str(p), str(db), ["clock"], now=clock)
+    assert checks[0].status == "fail"
+    assert "before the newest event in the store (2026-11-30 16:55)" in checks[0].detail
+    assert "kiosk time set" in checks[0].fix
+    clock.set_local(cfg, "2026-12-01T07:30:00")
+    assert doctor.run_checks(str(p), str(db), ["clock"], now=clock)[0].status == "ok"

@@ -459,3 +459,64 @@ def test_a_panel_mounted_on_its_side_gets_an_upright_picture_and_mapped_touches(
         assert [t.code for t in tickets(queue)] == ["A001"]
     finally:
         app.close()
+
+
+def test_a_wrong_clock_shows_waiting_for_the_time_and_leaves_it_when_the_clock_is_right(
+    app: KioskApp, queue: Queue, clock: Clock, mono: Mono
+) -> None:
+    assert app.model is not None
+    pos = target(app, "hotich")
+    app.touch(pos)  # A001 at 08:00
+    for _ in range(3):
+        mono.t += 30
+        app.step()
+    assert app.model.screen == "home"
+    # Power cut; back with the clock of the last hourly save, before A001.
+    clock.set_local(queue.cfg, "2026-11-30T07:00:00")
+    mono.t += 2
+    app.step()
+    assert app.model.screen == "clock"
+    assert "before the newest event" in app.model.clock_detail
+    assert app.model.targets() == []
+    app.touch(pos)
+    app.act(Action("issue", service="hotich", source="key"))
+    with queue.store.read() as tx:
+        assert [t.code for t in tx.tickets_of_day("2026-11-30")] == ["A001"]
+    # NTP steps the clock forward: within a second the kiosk issues again.
+    clock.set_local(queue.cfg, "2026-11-30T09:30:00")
+    mono.t += 1
+    app.step()
+    assert app.model.screen == "home"
+    mono.t += 1  # past the touch guard of the screen change
+    app.touch(target(app, "hotich"))
+    assert [t.code for t in tickets(queue)] == ["A001", "A002"]
+
+
+def test_a_clock_gone_wrong_between_checks_refuses_and_then_waits_for_the_time(
+    app: KioskApp, queue: Queue, clock: Clock, mono: Mono
+) -> None:
+    assert app.model is not None
+    clock.t = 0  # 1970: an RTC's battery gave out since the last check
+    app.touch(target(app, "hotich"))
+    assert app.model.screen == "refused"
+    with queue.store.read() as tx:
+        assert tx.c.execute("SELECT COUNT(*) FROM tickets").fetchone()[0] == 0
+    mono.t += 30
+    app.step()
+    assert app.model.screen == "clock"
+
+
+def test_the_waiting_for_the_time_screen_draws_in_both_languages(
+    app: KioskApp, queue: Queue, clock: Clock, mono: Mono
+) -> None:
+    assert app.model is not None
+    clock.t = 0
+    mono.t += 2
+    app.step()
+    assert app.model.screen == "clock"
+    app.model.lang = "en"
+    app.model._changed()
+    app.draw()
+    app.model.lang = "vi"
+    app.model._changed()
+    app.draw()
