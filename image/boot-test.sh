@@ -18,7 +18,11 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-IMG=$(realpath "${1:-$WORK_DIR/kiosk-debian.img}")
+case ${1:-} in
+-h | --help) usage; exit 0 ;;
+-*) die "unknown option $1: give the image's path, or nothing (see --help)" ;;
+esac
+IMG=$(realpath -m "${1:-$WORK_DIR/kiosk-debian.img}")
 TIMEOUT_S=${TIMEOUT_S:-900}
 WATCH_S=${WATCH_S:-45}
 SERVICE=${SERVICE:-kiosk}

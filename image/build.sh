@@ -43,7 +43,7 @@ while [ $# -gt 0 ]; do
     --site) SITE=$(realpath "${2:?}"); shift 2 ;;
     --data-mb) DATA_MB=${2:?}; shift 2 ;;
     --xz) XZ=yes; shift ;;
-    -h | --help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) usage; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
     esac
 done
@@ -271,4 +271,10 @@ step "done"
 size=$(du -m --apparent-size "$OUT" | cut -f1)
 echo "image: $OUT  ${size} MB (root uses ${used} MB), built in ${SECONDS} s" >&2
 [ $XZ = no ] || echo "compressed: $OUT.xz $(du -m "$OUT.xz" | cut -f1) MB" >&2
-echo "flash it: xzcat/dd or Raspberry Pi Imager; then edit kiosk.toml on the boot partition" >&2
+if [ $XZ = yes ]; then
+    flash="xzcat $OUT.xz | dd of=/dev/sdX bs=4M conv=fsync status=progress"
+else
+    flash="dd if=$OUT of=/dev/sdX bs=4M conv=fsync status=progress"
+fi
+echo "flash it (sdX: the SD card, check with lsblk): $flash, or Raspberry Pi Imager" \
+    "(\"Use custom\"); then edit kiosk.toml on the boot partition" >&2

@@ -31,7 +31,9 @@ ENABLE=yes
 APT=yes
 
 usage() {
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+    # The header comment, without the lines of script below it.
+    awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"
+    echo
     cat <<EOF
 Options:
   --role kiosk|display   what this Pi does (default: kiosk)
@@ -146,6 +148,12 @@ done
 install -d /etc/udev/rules.d /etc/systemd/journald.conf.d
 install -m 0644 "$SRC/systemd/70-kiosk.rules" /etc/udev/rules.d/70-kiosk.rules
 install -m 0644 "$SRC/systemd/journald-kiosk.conf" /etc/systemd/journald.conf.d/kiosk.conf
+# `kiosk` on root's PATH, running as the kiosk user (image/kiosk-wrapper.sh says why).
+install -d /usr/local/bin
+sed -e "s|@VENV@|$VENV|g" -e "s|@USER@|$KIOSK_USER|g" "$SRC/image/kiosk-wrapper.sh" \
+    >/usr/local/bin/kiosk.new
+chmod 0755 /usr/local/bin/kiosk.new
+mv /usr/local/bin/kiosk.new /usr/local/bin/kiosk
 
 if [ "$ROLE" = display ]; then
     touch /etc/kiosk/role-display
@@ -205,4 +213,4 @@ if [ $ENABLE = yes ]; then
         say "started: ${units[*]}"
     fi
 fi
-say "done: $("$VENV/bin/kiosk" --version), role $ROLE. Check it with: sudo -u $KIOSK_USER $VENV/bin/kiosk doctor"
+say "done: $("$VENV/bin/kiosk" --version), role $ROLE. Check it as root with: kiosk doctor (it runs as the $KIOSK_USER user)"

@@ -26,10 +26,33 @@ die() {
     printf 'error: %s\n' "$*" >&2
     exit 1
 }
+# usage: the calling script's header comment (line 2 up to the first line of script).
+usage() {
+    awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"
+}
+# The Debian package that gives a command (for the hint of need).
+package_of() {
+    case $1 in
+    mcopy | mdir) echo mtools ;;
+    mkfs.vfat) echo dosfstools ;;
+    mkfs.ext4 | e2fsck | resize2fs) echo e2fsprogs ;;
+    sfdisk) echo fdisk ;;
+    losetup) echo mount ;;
+    xz) echo xz-utils ;;
+    qemu-system-aarch64) echo qemu-system-arm ;;
+    chroot) echo coreutils ;;
+    *) echo "$1" ;;
+    esac
+}
 need() {
-    local missing=()
-    for c in "$@"; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done
-    [ ${#missing[@]} -eq 0 ] || die "missing commands: ${missing[*]} (apt-get install debootstrap qemu-user-static binfmt-support dosfstools parted e2fsprogs fdisk xz-utils)"
+    local missing=() packages=() c p
+    for c in "$@"; do
+        command -v "$c" >/dev/null 2>&1 && continue
+        missing+=("$c")
+        p=$(package_of "$c")
+        [[ " ${packages[*]} " == *" $p "* ]] || packages+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] || die "missing commands: ${missing[*]} (apt-get install ${packages[*]})"
 }
 
 # bootstrap_tarball ARCH PACKAGES -> prints the path of a cached .tar of a Debian
@@ -45,7 +68,7 @@ bootstrap_tarball() {
     fi
     mkdir -p "$CACHE_DIR"
     dir=$(mktemp -d "$CACHE_DIR/root.XXXXXX")
-    echo "debootstrap $DEBIAN_SUITE $arch (a few minutes; cached in $tar)" >&2
+    echo "debootstrap $DEBIAN_SUITE $arch (10–20 min for arm64 under qemu-user, 2–5 min natively; cached in $tar)" >&2
     if ! debootstrap --arch="$arch" --variant=minbase \
         --components=main,non-free-firmware --include="$packages" \
         "$DEBIAN_SUITE" "$dir" "$DEBIAN_MIRROR" >"$dir.log" 2>&1; then

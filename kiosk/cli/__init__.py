@@ -21,7 +21,18 @@ import traceback
 from collections.abc import Sequence
 
 from kiosk import __version__
-from kiosk.cli import doctor, office, printing, queue_cmds, receiver, run, sim, staff, web
+from kiosk.cli import (
+    doctor,
+    office,
+    printing,
+    queue_cmds,
+    receiver,
+    run,
+    sim,
+    staff,
+    time_cmds,
+    web,
+)
 from kiosk.cli.common import (
     EXIT_INTERNAL,
     EXIT_OK,
@@ -60,6 +71,7 @@ GROUPS = (
     printing.register,  # kiosk print, print-test, ticket-preview (printer/)
     staff.register,  # kiosk staff add/list/remove (web accounts)
     web.register,  # kiosk web (staff panel, JSON API, tablets, phone pages, board)
+    time_cmds.register,  # kiosk time set (a technician sets the clock)
 )
 
 
