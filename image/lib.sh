@@ -68,7 +68,7 @@ bootstrap_tarball() {
     fi
     mkdir -p "$CACHE_DIR"
     dir=$(mktemp -d "$CACHE_DIR/root.XXXXXX")
-    echo "debootstrap $DEBIAN_SUITE $arch (10–20 min for arm64 under qemu-user, 2–5 min natively; cached in $tar)" >&2
+    echo "debootstrap $DEBIAN_SUITE $arch (10–35 min for arm64 under qemu-user, 1–5 min natively; cached in $tar)" >&2
     if ! debootstrap --arch="$arch" --variant=minbase \
         --components=main,non-free-firmware --include="$packages" \
         "$DEBIAN_SUITE" "$dir" "$DEBIAN_MIRROR" >"$dir.log" 2>&1; then

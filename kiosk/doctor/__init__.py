@@ -16,4 +16,5 @@ CHECK_NAMES = (
     "clock",
     "sdcard",
     "uplink",
+    "versions",
 )

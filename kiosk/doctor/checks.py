@@ -729,6 +729,13 @@ def check_uplink(ctx: Context) -> Check:
     return ok("uplink", f"→ {s.url}: {waiting} event(s) waiting{last}")
 
 
+def check_versions(ctx: Context) -> Check:
+    """What this kiosk runs (never fails): for a fleet's records and bug reports."""
+    from kiosk.core.versions import summary
+
+    return ok("versions", summary())
+
+
 CHECKS: list[tuple[str, Callable[[Context], Check]]] = [
     ("store", check_store),
     ("disk", check_disk),
@@ -741,6 +748,7 @@ CHECKS: list[tuple[str, Callable[[Context], Check]]] = [
     ("clock", check_clock),
     ("sdcard", check_sd_card),
     ("uplink", check_uplink),
+    ("versions", check_versions),
 ]
 
 

@@ -40,6 +40,7 @@ from kiosk.core.config import Config, ConfigError, uplink_settings
 from kiosk.core.consumer import Consumer
 from kiosk.core.events import backlog
 from kiosk.core.store import Store
+from kiosk.core.versions import installed
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,8 @@ PAPER = {"ok": "ok", "paper_near_end": "near_end", "paper_out": "out"}
 
 
 def device_health(store: Store, started_at: float, now: float) -> dict[str, Any]:
-    """Printer, paper, display link, disk, version and uptime, as sent in a heartbeat."""
+    """Printer, paper, display link, disk, version (and the installed packages'
+    versions) and uptime, as sent in a heartbeat."""
     health: dict[str, Any] = {}
     p = events.latest(store, events.PRINTER_STATUS)
     state = str(p.payload.get("state", "unknown")) if p else "unknown"
@@ -132,6 +134,7 @@ def device_health(store: Store, started_at: float, now: float) -> dict[str, Any]
     except OSError as e:
         health["disk"] = {"path": str(folder), "error": e.strerror}
     health["version"] = __version__
+    health["packages"] = installed()  # {name: version}: what the fleet runs
     health["uptime_seconds"] = round(now - started_at, 1)
     try:
         health["system_uptime_seconds"] = float(Path("/proc/uptime").read_text().split()[0])

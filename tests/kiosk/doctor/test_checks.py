@@ -688,3 +688,12 @@ def test_clock_before_the_newest_event_in_the_store_fails_and_says_why(tmp_path:
     assert "kiosk time set" in checks[0].fix
     clock.set_local(cfg, "2026-12-01T07:30:00")
     assert doctor.run_checks(str(p), str(db), ["clock"], now=clock)[0].status == "ok"
+
+
+def test_versions_check_reports_the_kiosk_and_its_dependencies(tmp_path: Path) -> None:
+    import importlib.metadata as metadata
+
+    c = doctor.run_checks(str(site(tmp_path)), None, ["versions"])[0]
+    assert c.status == "ok"
+    assert c.detail.startswith(f"queue-kiosk {metadata.version('queue-kiosk')}; ")
+    assert f"python-escpos {metadata.version('python-escpos')}" in c.detail

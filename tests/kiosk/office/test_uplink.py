@@ -384,6 +384,10 @@ def test_heartbeat_reports_printer_paper_display_disk_version_and_uptime(
     assert hb["display_link"]["state"] == "down"
     assert hb["disk"]["free_bytes"] > 0 and hb["disk"]["total_bytes"] >= hb["disk"]["free_bytes"]
     assert hb["version"] == __import__("kiosk").__version__
+    assert hb["packages"]["queue-kiosk"] == hb["version"]
+    assert hb["packages"]["python-escpos"] == __import__("importlib.metadata").metadata.version(
+        "python-escpos"
+    )
     assert hb["uptime_seconds"] == 90
     assert hb["uplink"]["backlog"] == store.last_seq() == 3
     assert hb["queue"] == {"day": None, "issued": 0, "waiting": {}}
