@@ -139,7 +139,7 @@ def test_a_healthy_headless_kiosk_passes_every_check_and_exits_0(
     assert code == 0, out
     assert "FAIL" not in out and out.rstrip().endswith("All checks passed.")
     # One line per check (warnings carry a second line: the fix).
-    assert sum(1 for ln in out.splitlines() if ln[:4] in ("ok  ", "WARN", "--  ")) == 12
+    assert sum(1 for ln in out.splitlines() if ln[:4] in ("ok  ", "WARN", "--  ")) == 13
 
 
 def test_json_output_lists_every_check_for_the_uplink(
@@ -150,7 +150,7 @@ def test_json_output_lists_every_check_for_the_uplink(
     data = json.loads(capsys.readouterr().out)
     assert code == 1 and data["ok"] is False
     names = [c["name"] for c in data["checks"]]
-    assert names[0] == "site file" and "printer" in names and len(names) == 12
+    assert names[0] == "site file" and "printer" in names and len(names) == 13
     printer = next(c for c in data["checks"] if c["name"] == "printer")
     assert printer["status"] == "fail" and printer["fix"]
 
