@@ -48,8 +48,8 @@ def start_consumers(
         from kiosk.outputs.display_feed import DisplayLink
 
         consumers.append(DisplayLink(queue, port=overrides.display_port))
-    # Uplink to the central server, Prometheus metrics, booking list (kiosk/office/uplink.py, metrics.py,
-    # appointments.py). A bad [uplink] must not stop the office: log it, run without.
+    # Uplink to the central server, Prometheus metrics, booking list (kiosk/office/uplink.py,
+    # metrics.py, bookings.py). A bad [uplink] must not stop the office: log it, run without.
     if cfg.uplink.enabled:
         from kiosk.core.config import ConfigError
         from kiosk.office.uplink import from_config as uplink_from_config
@@ -71,7 +71,7 @@ def start_consumers(
         # what it does itself (its printer, its hall display, its metrics page). The
         # uplink reports the whole site once and keeps its shared name.
         for c in consumers:
-            if c.name != "uplink":
+            if c.name != "uplink" and "@" not in c.name:
                 c.name = f"{c.name}@{cfg.kiosk.id}"
     for c in consumers:
         c.start()

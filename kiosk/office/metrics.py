@@ -86,8 +86,12 @@ class MetricsConsumer(Consumer):
         self.clock = clock
         self._fold_lock = threading.Lock()
         self.server: Any = None
+        #: Several kiosks on one store each fold the log into totals of their own.
+        suffix = f"@{cfg.kiosk.id}" if cfg.kiosk.id else ""
+        self.name = f"metrics{suffix}"
+        self.totals_key = f"{TOTALS_KEY}{suffix}"
         with store.read() as tx:
-            saved = tx.get_meta(TOTALS_KEY)
+            saved = tx.get_meta(self.totals_key)
         self.totals = json.loads(saved) if saved else _empty()
 
     # ------------------------------------------------------------------ folding
@@ -129,7 +133,7 @@ class MetricsConsumer(Consumer):
                         self._fold(ev)
                     cursor = batch[-1].seq
                     with self.store.transaction() as tx:
-                        tx.set_meta(TOTALS_KEY, json.dumps(self.totals, separators=(",", ":")))
+                        tx.set_meta(self.totals_key, json.dumps(self.totals, separators=(",", ":")))
                         tx.save_cursor(self.name, cursor, time.time(), forward_only=False)
                 except BaseException:
                     # The store refused: forget this batch so it is folded once, later.

@@ -152,3 +152,23 @@ def test_a_kiosk_id_that_is_not_a_plain_name_is_refused(kiosk_id: str) -> None:
 
     with pytest.raises(ConfigError, match="kiosk.id"):
         site(kiosk_id)
+
+
+def test_each_kiosks_metrics_fold_the_shared_log_into_totals_of_their_own(db_url: str) -> None:
+    from kiosk.office.metrics import MetricsConsumer
+
+    store = PgStore(db_url)
+    try:
+        q = Queue(site("cong-chinh"), store)
+        for _ in range(3):
+            q.issue("hotich")
+        a = MetricsConsumer(store, site("cong-chinh"))
+        b = MetricsConsumer(store, site("cong-phu"))
+        assert (a.name, b.name) == ("metrics@cong-chinh", "metrics@cong-phu")
+        a.run_once()
+        b.run_once()
+        again = MetricsConsumer(store, site("cong-chinh"))  # a restart keeps its own totals
+        assert again.totals == a.totals == b.totals
+        assert a.totals != MetricsConsumer(store, site("")).totals  # the unnamed one has none
+    finally:
+        store.close()
