@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sqlite3
 import ssl
 import threading
@@ -381,10 +382,15 @@ def run(args: argparse.Namespace) -> int:
     Raises :class:`SetupError` for options it cannot use, before anything is served.
     """
     host, _, port = args.listen.rpartition(":")
-    if not host or not port.isdigit():
-        raise SetupError(f'--listen "{args.listen}" must look like 127.0.0.1:8787')
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise SetupError(
+            f'--listen "{args.listen}" must look like 127.0.0.1:8787 (a port from 1 to 65535)'
+        )
     if bool(args.cert) != bool(args.key):
         raise SetupError("give both --cert and --key for HTTPS (or neither for plain HTTP)")
+    for flag, path in (("--cert", args.cert), ("--key", args.key)):
+        if path and not os.path.isfile(path):
+            raise SetupError(f"{flag} {path}: no such file; give the PEM file's path")
     try:
         tokens = read_tokens(args)
     except OSError as e:

@@ -25,8 +25,24 @@ def test_receive_refuses_a_bad_listen_address_with_one_line_and_exit_2(capsys, t
     rc = main(["receive", "--listen", "nowhere", "--token", "t", "--db", str(tmp_path / "r.db")])
     err = capsys.readouterr().err
     assert rc == 2
-    assert err == 'central-server: --listen "nowhere" must look like 127.0.0.1:8787\n'
+    assert err == (
+        'central-server: --listen "nowhere" must look like 127.0.0.1:8787 (a port from 1 to 65535)\n'
+    )
     assert not (tmp_path / "r.db").exists()
+
+
+def test_kiosk_receiver_refuses_a_port_out_of_range_and_a_missing_certificate(capsys, tmp_path):
+    """Issue 11: these ended in "internal error" (exit 70) and "cannot listen"."""
+    from kiosk.cli import main as kiosk
+
+    db = ["--db", str(tmp_path / "r.db")]
+    assert kiosk(["receiver", "--listen", "127.0.0.1:99999", "--token", "t", *db]) == 2
+    assert "a port from 1 to 65535" in capsys.readouterr().err
+    missing = str(tmp_path / "nonexistent.pem")
+    rc = kiosk(["receiver", "--token", "t", "--cert", missing, "--key", missing, *db])
+    err = capsys.readouterr().err
+    assert rc == 2 and f"--cert {missing}: no such file" in err and "Traceback" not in err
+    assert not (tmp_path / "r.db").exists()  # nothing created
 
 
 def test_receive_without_a_token_is_refused(capsys, tmp_path):
