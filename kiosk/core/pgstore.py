@@ -461,12 +461,8 @@ class PgStore:
     # -- retention
     def prune(self, before_day: str, protect: Sequence[str] = ()) -> tuple[int, int]:
         """As :meth:`Store.prune`."""
-        cursors = self.cursors()
-        floor = min([cursors.get(name, 0) for name in protect] + list(cursors.values()) or [0])
-        if protect and any(name not in cursors for name in protect):
-            floor = 0
         with self.transaction() as tx:
-            return tx.prune_before(before_day, floor)
+            return tx.prune(before_day, protect)
 
     def server_time(self) -> float:
         with self.read() as tx:

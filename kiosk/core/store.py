@@ -763,9 +763,18 @@ class Tx:
         )
 
     # -- retention
-    def prune_before(self, before_day: str, floor: int) -> tuple[int, int]:
-        """Delete finished tickets of days before ``before_day`` and their events up to
-        seq ``floor``; returns (tickets, events) deleted."""
+    def prune(self, before_day: str, protect: Sequence[str] = ()) -> tuple[int, int]:
+        """Delete finished tickets and events of days before ``before_day``.
+
+        Events after the lowest consumer cursor are never deleted (the uplink's
+        unsent events among them); ``protect`` names cursors that count even if
+        they were never written (then nothing is deleted until they are).
+        Returns (tickets, events) deleted.
+        """
+        cursors = self.cursors()
+        floor = min([cursors.get(name, 0) for name in protect] + list(cursors.values()) or [0])
+        if protect and any(name not in cursors for name in protect):
+            floor = 0
         t = self.c.execute(
             "DELETE FROM tickets WHERE day < ? AND status IN ('served', 'no_show', 'expired')",
             (before_day,),
@@ -1142,19 +1151,10 @@ class Store:
 
     # -- retention
     def prune(self, before_day: str, protect: Sequence[str] = ()) -> tuple[int, int]:
-        """Delete finished tickets and events of days before ``before_day``.
-
-        Events after the lowest consumer cursor are never deleted (the uplink's
-        unsent events among them); ``protect`` names cursors that count even if
-        they were never written (then nothing is deleted until they are).
-        Returns (tickets, events) deleted.
-        """
-        cursors = self.cursors()
-        floor = min([cursors.get(name, 0) for name in protect] + list(cursors.values()) or [0])
-        if protect and any(name not in cursors for name in protect):
-            floor = 0
+        """Delete finished tickets and events of days before ``before_day``, in one
+        transaction (see :meth:`Tx.prune`)."""
         with self.transaction() as tx:
-            return tx.prune_before(before_day, floor)
+            return tx.prune(before_day, protect)
 
     # -- whole files (no Store object: nothing is created or migrated)
     @staticmethod
