@@ -551,7 +551,13 @@ def load(path: str | os.PathLike[str] | None = None) -> Config:
     return parse(data, str(p))
 
 
-def parse(data: bytes | str, source: str = "<site file>") -> Config:
+def read_toml(data: bytes | str, source: str) -> tuple[dict[str, Any], str]:
+    """A TOML file as a person on any PC saves it: (the table, its text).
+
+    UTF-8 only (a clear message otherwise), a BOM and CRLF line ends accepted (Windows
+    editors), a syntax error named with its file, line and column. Shared by the site
+    file and the files beside it (the procedure guide).
+    """
     if isinstance(data, bytes):
         try:
             text = data.decode("utf-8")
@@ -578,6 +584,11 @@ def parse(data: bytes | str, source: str = "<site file>") -> Config:
         raise ConfigError(
             [f"{where}: TOML syntax error: {msg}; check quotes, brackets and '=' on that line"]
         ) from None
+    return raw, text
+
+
+def parse(data: bytes | str, source: str = "<site file>") -> Config:
+    raw, text = read_toml(data, source)
     return validate(raw, source, text)
 
 

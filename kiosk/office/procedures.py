@@ -15,7 +15,6 @@ what was found, raised as :class:`kiosk.core.config.ConfigError`.
 from __future__ import annotations
 
 import re
-import tomllib
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from kiosk.core.config import Config, ConfigError, _Locator
+from kiosk.core.config import Config, ConfigError, _Locator, read_toml
 
 #: Keys of one ``[[procedures]]`` entry; all but ``name_en`` are required.
 KEYS = ("id", "name", "name_en", "service", "field", "documents", "fee", "time_limit", "url")
@@ -142,30 +141,7 @@ def parse_guide(
     data: bytes | str, services: Sequence[str], source: str = "<procedures file>"
 ) -> Guide:
     """Read and validate a procedure list; ``services`` are the site's service ids."""
-    if isinstance(data, bytes):
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as e:
-            line = data[: e.start].count(b"\n") + 1
-            raise ConfigError(
-                [
-                    f"{source}:{line}: the file is not UTF-8 text; save it as UTF-8 "
-                    "so Vietnamese letters are kept"
-                ]
-            ) from None
-    else:
-        text = data
-    text = text.removeprefix("\ufeff").replace("\r\n", "\n")
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        msg = str(e)
-        m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
-        where = f"{source}:{m.group(1)}" if m else source
-        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", msg)
-        raise ConfigError(
-            [f"{where}: TOML syntax error: {msg}; check quotes, brackets and '=' on that line"]
-        ) from None
+    raw, text = read_toml(data, source)
     return validate_guide(raw, services, source, text)
 
 
