@@ -38,7 +38,15 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from kiosk.core.store import Event, StoreError, Ticket, Tx, redact
+from kiosk.core.store import (
+    Event,
+    StoreError,
+    Ticket,
+    Tx,
+    notify_waiters,
+    redact,
+    wait_for_seq,
+)
 
 log = logging.getLogger(__name__)
 
@@ -392,28 +400,17 @@ class PgStore:
         While the server is unreachable this returns False after ``timeout``.
         """
         self._ensure_listener()
-        deadline = time.monotonic() + timeout
-        while True:
-            if self._closed or (stop is not None and stop.is_set()):
-                return False
-            with self._cond:
-                generation = self._generation
+
+        def last_seq() -> int:
             try:
-                if self.last_seq() > after_seq:
-                    return True
+                return self.last_seq()
             except StoreError:
-                pass  # the server is away: wait for the listener to say it is back
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            with self._cond:
-                if self._generation == generation:
-                    self._cond.wait(left)
+                return after_seq  # the server is away: wait for the listener to say it is back
+
+        return wait_for_seq(self, after_seq, timeout, stop, last_seq)
 
     def notify(self) -> None:
-        with self._cond:
-            self._generation += 1
-            self._cond.notify_all()
+        notify_waiters(self)
 
     def _ensure_listener(self) -> None:
         with self._cond:

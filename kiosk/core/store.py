@@ -22,7 +22,7 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -879,6 +879,43 @@ class Wakeup:
             self._dirfd = None
 
 
+def wait_for_seq(
+    store: Any,
+    after_seq: int,
+    timeout: float,
+    stop: threading.Event | None,
+    last_seq: Callable[[], int],
+) -> bool:
+    """The waiting loop both stores share: True once ``last_seq()`` passes ``after_seq``,
+    False at ``timeout``, on ``stop`` or when the store closes.
+
+    ``store`` holds ``_cond`` (a Condition), ``_generation`` (bumped by
+    :func:`notify_waiters` on every wake-up) and ``_closed``. The generation is read
+    before the check, so a wake-up between the check and the wait is never lost.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        if store._closed or (stop is not None and stop.is_set()):
+            return False
+        with store._cond:
+            generation = store._generation
+        if last_seq() > after_seq:
+            return True
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        with store._cond:
+            if store._generation == generation:
+                store._cond.wait(left)
+
+
+def notify_waiters(store: Any) -> None:
+    """Wake every thread in :func:`wait_for_seq` on ``store``."""
+    with store._cond:
+        store._generation += 1
+        store._cond.notify_all()
+
+
 class Store:
     """One SQLite database; safe to share between the threads of one process.
 
@@ -1068,26 +1105,11 @@ class Store:
         if poll is not None and poll < self.watch_interval:
             self.watch_interval = poll
         self._ensure_watcher()
-        deadline = time.monotonic() + timeout
-        while True:
-            if self._closed or (stop is not None and stop.is_set()):
-                return False
-            with self._cond:
-                generation = self._generation
-            if self.last_seq() > after_seq:
-                return True
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            with self._cond:
-                if self._generation == generation:
-                    self._cond.wait(left)
+        return wait_for_seq(self, after_seq, timeout, stop, self.last_seq)
 
     def notify(self) -> None:
         """Wake every waiter (used on shutdown)."""
-        with self._cond:
-            self._generation += 1
-            self._cond.notify_all()
+        notify_waiters(self)
 
     def _ensure_watcher(self) -> None:
         with self._cond:
